@@ -1,0 +1,2 @@
+// STUB: the item-model helper replaces this file with the real implementation.
+export {};

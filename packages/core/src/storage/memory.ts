@@ -1,0 +1,2 @@
+// STUB: the test-suite helper replaces this file with the real implementation.
+export {};

@@ -1,0 +1,2 @@
+// The sync engine: planner, executor and metasync (written in this folder).
+export {};
