@@ -116,8 +116,8 @@ export function fromLegacyStatus(legacy: unknown, where = "the legacy status"): 
       const [hrefA, etagA, hrefB, etagB] = value as unknown[];
       rows.push({
         ident,
-        a: { href: optString(hrefA, bad), hash: "UNDEFINED", etag: optString(etagA, bad) },
-        b: { href: optString(hrefB, bad), hash: "UNDEFINED", etag: optString(etagB, bad) },
+        a: { href: optString(hrefA, bad), hash: "UNDEFINED", etag: optString(etagA, bad, true) },
+        b: { href: optString(hrefB, bad), hash: "UNDEFINED", etag: optString(etagB, bad, true) },
       });
     } else if (value.length === 2) {
       rows.push({ ident, a: legacySide(value[0], bad), b: legacySide(value[1], bad) });
@@ -128,11 +128,12 @@ export function fromLegacyStatus(legacy: unknown, where = "the legacy status"): 
   return rows;
 }
 
-function optString(v: unknown, bad: () => Error): string | null {
+function optString(v: unknown, bad: () => Error, number = false): string | null {
   if (v === null || v === undefined) return null;
   if (typeof v === "string") return v;
-  // Very old statuses stored filesystem etags as floats (the mtime); they are only compared as strings.
-  if (typeof v === "number") return String(v);
+  // Very old statuses stored filesystem etags as floats (the mtime). An etag is only compared for equality,
+  // so a differently printed one costs one download, never data.
+  if (number && typeof v === "number") return String(v);
   throw bad();
 }
 
@@ -141,7 +142,7 @@ function legacySide(v: unknown, bad: () => Error): SideStatus {
   const o = v as Record<string, unknown>;
   const hash = o.hash === undefined || o.hash === null ? "UNDEFINED" : o.hash;
   if (typeof hash !== "string") throw bad();
-  return { href: optString(o.href, bad), hash, etag: optString(o.etag, bad) };
+  return { href: optString(o.href, bad), hash, etag: optString(o.etag, bad, true) };
 }
 
 interface RawRow {
@@ -185,6 +186,7 @@ export class SqliteCollectionStatus implements CollectionStatus, Disposable {
 
   /** Runs `fn` and turns SQLite's errors into ones that name the file. */
   #guard<T>(what: string, fn: () => T): T {
+    if (!this.#db.isOpen) throw new Error(`The status file ${this.path} is closed.`);
     try {
       return fn();
     } catch (err) {
