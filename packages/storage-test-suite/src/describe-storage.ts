@@ -443,7 +443,22 @@ export function describeStorage<O, C extends Capabilities>(
           expect(listed).toEqual([lower.href, upper.href].sort());
         });
 
-        const oddUids: [string, string][] = [
+        test("upload() of a UID whose item was deleted succeeds again", async () => {
+          const { col } = await setup();
+          const uid = randomUUID();
+          const first = await col.upload!(make(uid));
+          await flush(col);
+          await col.delete!(first.href, await etagOf(col, first.href, first.etag));
+          await flush(col);
+          const again = make(uid);
+          const second = await col.upload!(again);
+          await flush(col);
+          expect((await collect(col.list())).map((r) => r.href)).toEqual([second.href]);
+          expectSameItem((await col.get(second.href)).item, again);
+        });
+
+        const oddUids: [string, string | null][] = [
+          ["that is absent (the ident is the hash)", null],
           ["with special characters", "test @ foo ät bar град сатану"],
           ["with an encoded newline", "20210609T084907Z-@synaps-web-54fddfdf7-7kcfm%0A.ics"],
           ["../x", "../x"],
