@@ -127,7 +127,7 @@ export class VdirCollection implements WritableCollection {
    * @throws {AlreadyExistsError} a file with that name already exists
    * @throws {InvalidItemError} the text cannot be written in `encoding`
    */
-  async upload(item: Item): Promise<Written> {
+  async upload(item: Item): Promise<Written & { etag: string }> {
     const bytes = this.#encode(item);
     let href = hrefForIdent(item.ident, this.options.fileext);
     let stats: BigIntStats;
@@ -150,7 +150,7 @@ export class VdirCollection implements WritableCollection {
    * @throws {WrongEtagError} the file changed since `etag` was read
    * @throws {InvalidItemError} the text cannot be written in `encoding`
    */
-  async update(href: string, item: Item, etag: string): Promise<Pick<Written, "etag">> {
+  async update(href: string, item: Item, etag: string): Promise<{ etag: string }> {
     const path = await this.#checkEtag(href, etag);
     const bytes = this.#encode(item);
     const stats = await replaceFile(this.dir, href, bytes);

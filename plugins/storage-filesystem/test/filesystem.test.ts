@@ -1,7 +1,7 @@
 // Ports of vdirsyncer's tests/storage/test_filesystem.py, plus open/discover/create behaviour.
 import { mkdir, readdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { isVdirsyncerError, Item } from "@vdirsyncer/core";
+import { Item, isVdirsyncerError } from "@vdirsyncer/core";
 import { describe, expect, it } from "vitest";
 import filesystem from "../src/index.ts";
 import { collect, event, freshDir, makeStorage, openDir } from "./helpers.ts";
@@ -108,7 +108,9 @@ describe("createCollection()", () => {
     const root = await freshDir();
     await writeFile(join(root, "work"), "x");
     const storage = await makeStorage({ path: root, fileext: ".ics" });
-    await expect(storage.createCollection!("work")).rejects.toThrow(`${join(root, "work")} is not a directory.`);
+    await expect(storage.createCollection!("work")).rejects.toThrow(
+      `${join(root, "work")} is not a directory.`,
+    );
   });
 });
 
@@ -215,7 +217,9 @@ describe("items", () => {
     const got = await collect(col.getMany([...hrefs, ...hrefs.slice(0, 5)]));
     expect(got.map((g) => g.href).sort()).toEqual([...hrefs].sort());
     expect(await collect(col.getMany([]))).toEqual([]);
-    await expect(collect(col.getMany([hrefs[0]!, "missing.ics"]))).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await expect(collect(col.getMany([hrefs[0]!, "missing.ics"]))).rejects.toMatchObject({
+      code: "NOT_FOUND",
+    });
   });
 });
 
@@ -238,7 +242,7 @@ describe("list()", () => {
     expect((await collect(col.list())).map((r) => r.href)).toEqual(["keep"]);
   });
 
-  it("ignores editor backups with fileignoreext = \"~\" (test_ignore_files_typical_backup)", async () => {
+  it('ignores editor backups with fileignoreext = "~" (test_ignore_files_typical_backup)', async () => {
     const dir = await freshDir();
     const col = await openDir(dir, { fileext: "", fileignoreext: "~" });
     await col.upload(event("keep"));

@@ -86,7 +86,18 @@ describe("odd UIDs", () => {
 });
 
 describe("hrefs that are not a file name in the folder", () => {
-  const BAD = ["../x.ics", "../col/a.ics", "a/b.ics", "/etc/passwd", join("..", "outside.ics"), ".", "..", "", "a\0.ics", "col/../x.ics"];
+  const BAD = [
+    "../x.ics",
+    "../col/a.ics",
+    "a/b.ics",
+    "/etc/passwd",
+    join("..", "outside.ics"),
+    ".",
+    "..",
+    "",
+    "a\0.ics",
+    "col/../x.ics",
+  ];
 
   for (const href of BAD) {
     it(`${JSON.stringify(href)} is NotFound for get, getMany, update and delete`, async () => {
