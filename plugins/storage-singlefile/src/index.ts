@@ -1,4 +1,5 @@
 import { stat } from "node:fs/promises";
+import { basename } from "node:path";
 import { CollectionNotFoundError, defineStorage, UserError } from "@vdirsyncer/core";
 import { z } from "zod";
 import { findCodec, SUPPORTED_ENCODINGS } from "./codec.ts";
@@ -58,7 +59,8 @@ export const singlefile = defineStorage({
       createCollection: async (id) => {
         const file = id === null ? path : collectionFile(path, id);
         await createCollectionFile(file);
-        return { id: id ?? "", href: file, config: { path: file } };
+        // Like the filesystem storage, a null collection is named after its location.
+        return { id: id ?? basename(file), href: file, config: { path: file } };
       },
     };
   },

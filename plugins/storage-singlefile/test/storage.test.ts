@@ -150,7 +150,7 @@ describe("createCollection()", () => {
     const file = join(await tempDir(), "sub", "cal.ics");
     const storage = await createStorage({ path: file });
     const info = await storage.createCollection!(null);
-    expect(info.href).toBe(file);
+    expect(info).toEqual({ id: "cal.ics", href: file, config: { path: file } });
     expect((await stat(file)).isFile()).toBe(true);
   });
 });
