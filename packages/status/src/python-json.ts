@@ -12,7 +12,10 @@
  * Plain JavaScript numbers print as Python `int` when they are integers and as `float` otherwise.
  */
 export class PythonFloat {
-  constructor(readonly value: number) {}
+  readonly value: number;
+  constructor(value: number) {
+    this.value = value;
+  }
 }
 
 /** Options of {@link pythonJsonDumps}. */

@@ -6,20 +6,11 @@
  * entry `<i>.ics` (or `.vcf`) with the raw item and `<i>.json` describing it. Pair and collection names are
  * percent-encoded; hrefs and idents are never used in paths, only stored in the JSON.
  */
-import {
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
+import { mkdir, open, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Side, Trash, TrashEntry } from "@vdirsyncer/core";
-import { fsyncDir, STATUS_DIR_MODE, STATUS_FILE_MODE } from "./files.ts";
+import { STATUS_DIR_MODE, STATUS_FILE_MODE } from "./files.ts";
 
 /** The directory under `status_path` that holds the trash. */
 export const TRASH_DIR = ".trash";
@@ -67,22 +58,33 @@ function segment(name: string | null): string {
   return out.startsWith(".") ? `%2E${out.slice(1)}` : out;
 }
 
-function writeSynced(path: string, content: string): void {
-  const fd = openSync(path, "wx", STATUS_FILE_MODE);
+// Asynchronous on purpose: the CLI syncs collections concurrently, and fsync must not stall the others.
+
+async function writeSynced(path: string, content: string): Promise<void> {
+  const fh = await open(path, "wx", STATUS_FILE_MODE);
   try {
-    writeSync(fd, Buffer.from(content, "utf8"));
-    fsyncSync(fd);
+    await fh.writeFile(content, "utf8");
+    await fh.sync();
   } finally {
-    closeSync(fd);
+    await fh.close();
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, "r");
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
   }
 }
 
 /** Creates `dir` and its missing parents (0700), fsyncing each parent that gained an entry. */
-function makeDirs(dir: string): void {
-  const first = mkdirSync(dir, { recursive: true, mode: STATUS_DIR_MODE });
+async function makeDirs(dir: string): Promise<void> {
+  const first = await mkdir(dir, { recursive: true, mode: STATUS_DIR_MODE });
   if (first === undefined) return;
   for (let d = dir; ; d = dirname(d)) {
-    fsyncDir(dirname(d));
+    await syncDir(dirname(d));
     if (d === first || dirname(d) === d) break;
   }
 }
@@ -101,15 +103,14 @@ export function createDiskTrash(statusPath: string, pair: string, collection: st
   return {
     async keep(entries: readonly TrashEntry[]): Promise<void> {
       if (entries.length === 0) return;
-      makeDirs(base);
-      const now = new Date();
-      const time = now.toISOString();
+      await makeDirs(base);
+      const time = new Date().toISOString();
       const tmp = join(base, `.tmp-${process.pid}-${sequence++}`);
-      mkdirSync(tmp, { mode: STATUS_DIR_MODE });
+      await mkdir(tmp, { mode: STATUS_DIR_MODE });
       try {
-        entries.forEach((e, i) => {
+        for (const [i, e] of entries.entries()) {
           const file = `${i}${/^BEGIN:VCARD\b/im.test(e.raw) ? ".vcf" : ".ics"}`;
-          writeSynced(join(tmp, file), e.raw);
+          await writeSynced(join(tmp, file), e.raw);
           const sidecar: TrashSidecar = {
             format: TRASH_FORMAT,
             pair,
@@ -123,14 +124,14 @@ export function createDiskTrash(statusPath: string, pair: string, collection: st
             time,
             file,
           };
-          writeSynced(join(tmp, `${i}.json`), `${JSON.stringify(sidecar, null, 2)}\n`);
-        });
-        fsyncDir(tmp);
+          await writeSynced(join(tmp, `${i}.json`), `${JSON.stringify(sidecar, null, 2)}\n`);
+        }
+        await syncDir(tmp);
         // Colons are legal on Linux but not on every filesystem a status directory may live on.
         const stamp = time.replace(/:/g, "-");
         for (let n = 0; ; n++) {
           try {
-            renameSync(tmp, join(base, `${stamp}-${n}`));
+            await rename(tmp, join(base, `${stamp}-${n}`));
             break;
           } catch (err) {
             const code = (err as NodeJS.ErrnoException).code;
@@ -138,10 +139,10 @@ export function createDiskTrash(statusPath: string, pair: string, collection: st
           }
         }
       } catch (err) {
-        rmSync(tmp, { recursive: true, force: true });
+        await rm(tmp, { recursive: true, force: true });
         throw err;
       }
-      fsyncDir(base);
+      await syncDir(base);
     },
   };
 }

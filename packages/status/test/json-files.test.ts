@@ -16,7 +16,13 @@ describe("discoveryCacheKey", () => {
 
   it("matches vdirsyncer's own function for non-ASCII, nested and numeric config", () => {
     const collections = [["ü", "a😀", "b"], "from a"];
-    const a = { type: "caldav", url: "https://ex.com/dav/ü", username: "jö", instance_name: "a", verify: false };
+    const a = {
+      type: "caldav",
+      url: "https://ex.com/dav/ü",
+      username: "jö",
+      instance_name: "a",
+      verify: false,
+    };
     const b = { type: "filesystem", path: "~/x", fileext: ".ics", instance_name: "b", post_hook: null, n: 3 };
     const expected = python(
       `import json, sys
@@ -35,7 +41,13 @@ describe("the discovery cache file", () => {
     const dir = join(tempDir(), "status");
     const cache = {
       collections: [
-        ["ü", [{ collection: "ü", path: "/x/ü" }, { path: "/y/ü", collection: "ü" }]],
+        [
+          "ü",
+          [
+            { collection: "ü", path: "/x/ü" },
+            { path: "/y/ü", collection: "ü" },
+          ],
+        ],
         [null, [{ collection: null }, { collection: null }]],
       ] as [string | null, [Record<string, unknown>, Record<string, unknown>]][],
       cache_key: "k",
@@ -51,7 +63,10 @@ describe("the discovery cache file", () => {
     expect(readdirSync(dir)).toEqual(["p.collections"]);
     expect(readDiscoveryCache(dir, "p")).toEqual(cache);
     // And Python reads what we wrote as the same data.
-    const back = python("import json,sys; print(json.dumps(json.load(open(sys.argv[1]))))", join(dir, "p.collections"));
+    const back = python(
+      "import json,sys; print(json.dumps(json.load(open(sys.argv[1]))))",
+      join(dir, "p.collections"),
+    );
     expect(back.trim()).toBe(text);
   });
 
@@ -63,7 +78,7 @@ describe("the discovery cache file", () => {
       ["broken", '{"collections": ['],
       ["shape", '{"collections": [["x"]], "cache_key": "k"}'],
     ]) {
-      writeFileSync(join(dir, `${pair}.collections`), content, { mode: 0o600 });
+      writeFileSync(join(dir, `${pair}.collections`), content ?? "", { mode: 0o600 });
       expect(readDiscoveryCache(dir, pair ?? "")).toBeUndefined();
     }
   });
@@ -91,7 +106,9 @@ describe("openMetaStatus", () => {
     const m = openMetaStatus(dir, "p", "c");
     expect(m.load()).toEqual({});
     m.save({ color: "#ff0000", displayname: "Käse" });
-    expect(readFileSync(join(dir, "p", "c.metadata"), "utf8")).toBe('{"color": "#ff0000", "displayname": "K\\u00e4se"}');
+    expect(readFileSync(join(dir, "p", "c.metadata"), "utf8")).toBe(
+      '{"color": "#ff0000", "displayname": "K\\u00e4se"}',
+    );
     expect(openMetaStatus(dir, "p", "c").load()).toEqual({ color: "#ff0000", displayname: "Käse" });
     openMetaStatus(dir, "q", null).save({});
     expect(readFileSync(join(dir, "q.metadata"), "utf8")).toBe("{}");

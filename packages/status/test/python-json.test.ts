@@ -5,7 +5,9 @@ import { python } from "./helpers.ts";
 /** What Python's json.dumps prints for each value, computed by the real interpreter. */
 function pythonDumps(values: unknown[], sortKeys: boolean): string[] {
   // Floats travel as {"__float__": "<digits>"} so Python rebuilds them as floats, not ints.
-  const encoded = JSON.stringify(values, (_k, v) => (v instanceof PythonFloat ? { __float__: String(v.value) } : v));
+  const encoded = JSON.stringify(values, (_k, v) =>
+    v instanceof PythonFloat ? { __float__: String(v.value) } : v,
+  );
   const out = python(
     `import json,sys
 def hook(d):
@@ -19,8 +21,25 @@ print(json.dumps([json.dumps(v, sort_keys=${sortKeys ? "True" : "False"}) for v 
 
 describe("pythonJsonDumps", () => {
   const floats = [
-    0.1, 1.5, -2.25, 1, 0, 100, 1e15, 1e16, 1.5e16, 123456789012345680, 1e22, 1e-4, 1e-5, 1.234e-7, 5e-324,
-    1.7976931348623157e308, 3.141592653589793, -1e100, 12345.678,
+    0.1,
+    1.5,
+    -2.25,
+    1,
+    0,
+    100,
+    1e15,
+    1e16,
+    1.5e16,
+    123456789012345680,
+    1e22,
+    1e-4,
+    1e-5,
+    1.234e-7,
+    5e-324,
+    Number.MAX_VALUE,
+    Math.PI,
+    -1e100,
+    12345.678,
   ];
   const strings = [
     "plain",

@@ -29,7 +29,10 @@ describe("openCollectionStatus", () => {
   it("creates exactly the schema vdirsyncer creates", () => {
     const dir = tempDir();
     openCollectionStatus(dir, "p", "c").close();
-    python("from vdirsyncer.sync.status import SqliteStatus; import sys; SqliteStatus(sys.argv[1])", join(dir, "py.items"));
+    python(
+      "from vdirsyncer.sync.status import SqliteStatus; import sys; SqliteStatus(sys.argv[1])",
+      join(dir, "py.items"),
+    );
     expect(schemaOf(join(dir, "p", "c.items"))).toEqual(schemaOf(join(dir, "py.items")));
     const db = new DatabaseSync(join(dir, "p", "c.items"));
     expect(db.prepare("SELECT * FROM meta").all()).toEqual([{ version: 1 }]);
@@ -63,13 +66,22 @@ describe("openCollectionStatus", () => {
     s.record(row("three", "1.ics", "x2.ics"));
     s.record(row("three", "1.ics", "x3.ics", "new-hash"));
     expect(toLegacyStatus(s.rows())).toEqual(
-      toLegacyStatus([row("nulls", null, null), row("nulls2", null, null), row("three", "1.ics", "x3.ics", "new-hash")]),
+      toLegacyStatus([
+        row("nulls", null, null),
+        row("nulls2", null, null),
+        row("three", "1.ics", "x3.ics", "new-hash"),
+      ]),
     );
     // Durable without close(): a second connection sees it.
     const other = openCollectionStatus(dir, "p", "c");
     expect(other.rows()).toHaveLength(3);
     s.forget("three");
-    expect(other.rows().map((r) => r.ident).sort()).toEqual(["nulls", "nulls2"]);
+    expect(
+      other
+        .rows()
+        .map((r) => r.ident)
+        .sort(),
+    ).toEqual(["nulls", "nulls2"]);
     other.close();
     s.close();
   });
@@ -79,7 +91,12 @@ describe("openCollectionStatus", () => {
     const s = openCollectionStatus(dir, "p", null);
     s.record(row("old", "o.ics", "o.ics"));
     s.commit([row("a", "a.ics", "A.ics"), row("b", "b.ics", "B.ics")]);
-    expect(s.rows().map((r) => r.ident).sort()).toEqual(["a", "b"]);
+    expect(
+      s
+        .rows()
+        .map((r) => r.ident)
+        .sort(),
+    ).toEqual(["a", "b"]);
     s.close();
     const db = new DatabaseSync(join(dir, "p.items"));
     db.exec("INSERT INTO new_status (ident) VALUES ('left over')");
@@ -146,7 +163,11 @@ print(list(s.iter_old()), s.get_a("x").to_status(), s.get_b("x").to_status())`,
     const rows = [
       row("ünïcödé-😀", "a b/ü.ics", "/dav/cal/%C3%BC.ics"),
       row("reverted", null, "r.ics"),
-      { ident: "u", a: { href: "u.ics", hash: "UNDEFINED", etag: null }, b: { href: "u2.ics", hash: "x", etag: '"e"' } },
+      {
+        ident: "u",
+        a: { href: "u.ics", hash: "UNDEFINED", etag: null },
+        b: { href: "u2.ics", hash: "x", etag: '"e"' },
+      },
     ];
     const s = openCollectionStatus(dir, "p", "c");
     s.commit(rows);
@@ -173,7 +194,9 @@ with s.transaction():
     );
     const log = collectingLog();
     const s = openCollectionStatus(dir, "p", null, { log });
-    expect(log.warnings).toEqual([`Migrating statuses: Renaming ${join(dir, "p")} to ${join(dir, "p.items")}`]);
+    expect(log.warnings).toEqual([
+      `Migrating statuses: Renaming ${join(dir, "p")} to ${join(dir, "p.items")}`,
+    ]);
     expect(toLegacyStatus(s.rows())).toEqual({
       i: [
         { href: "a.ics", etag: "e", hash: "h" },
@@ -241,7 +264,9 @@ print(json.dumps(dict(SqliteStatus(sys.argv[1]).to_legacy_status())))`,
   it("names the file when it is not a status database", () => {
     const dir = tempDir();
     writeFileSync(join(dir, "p.items"), "x".repeat(4096));
-    expect(() => openCollectionStatus(dir, "p", null)).toThrow(`The status file ${join(dir, "p.items")} is not an SQLite database.`);
+    expect(() => openCollectionStatus(dir, "p", null)).toThrow(
+      `The status file ${join(dir, "p.items")} is not an SQLite database.`,
+    );
     const db = new DatabaseSync(join(dir, "q.items"));
     db.exec('CREATE TABLE meta ("version" INTEGER PRIMARY KEY); INSERT INTO meta VALUES (2)');
     db.close();
@@ -275,7 +300,9 @@ c.execute("BEGIN EXCLUSIVE TRANSACTION"); print("locked", flush=True); sys.stdin
       }
       expect(isVdirsyncerError(err, "LOCKED")).toBe(true);
       expect((err as Error).message).toBe(`The status file ${path} is locked by another process.`);
-      expect(() => openCollectionStatus(dir, "p", null, { busyTimeoutMs: 100 })).toThrow(/is locked by another process/);
+      expect(() => openCollectionStatus(dir, "p", null, { busyTimeoutMs: 100 })).toThrow(
+        /is locked by another process/,
+      );
     } finally {
       child.stdin.end();
       await once(child, "exit");

@@ -51,7 +51,13 @@ const cases: { pair: string; collection: string | null; dirA: string; dirB: stri
     ],
   },
   { pair: "cal", collection: "privé", dirA: "a/privé", dirB: "b/privé", idents: ["from-b@example.com"] },
-  { pair: "contacts", collection: null, dirA: "contacts_a", dirB: "contacts_b", idents: ["card-1@example.com"] },
+  {
+    pair: "contacts",
+    collection: null,
+    dirA: "contacts_a",
+    dirB: "contacts_b",
+    idents: ["card-1@example.com"],
+  },
 ];
 
 describe("a status written by vdirsyncer 0.19", () => {
@@ -95,7 +101,11 @@ describe("a status written by vdirsyncer 0.19", () => {
     );
     const contacts = readDiscoveryCache(join(root, "status"), "contacts");
     expect(contacts?.cache_key).toBe(
-      discoveryCacheKey(null, storage("contacts_a", "contacts_a/", ".vcf"), storage("contacts_b", "contacts_b/", ".vcf")),
+      discoveryCacheKey(
+        null,
+        storage("contacts_a", "contacts_a/", ".vcf"),
+        storage("contacts_b", "contacts_b/", ".vcf"),
+      ),
     );
   });
 

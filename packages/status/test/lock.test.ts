@@ -1,0 +1,179 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { isVdirsyncerError, type VdirsyncerError } from "@vdirsyncer/core";
+import { describe, expect, it } from "vitest";
+import { lockPair } from "../src/lock.ts";
+import { collectingLog, tempDir } from "./helpers.ts";
+
+async function lockError(p: Promise<unknown>): Promise<VdirsyncerError> {
+  try {
+    await p;
+  } catch (err) {
+    if (isVdirsyncerError(err, "LOCKED")) return err;
+    throw err;
+  }
+  throw new Error("expected a LOCKED error");
+}
+
+/** A pid that is certainly not running: a child that has exited. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ["-e", ""]);
+  await once(child, "exit");
+  if (child.pid === undefined) throw new Error("no pid");
+  return child.pid;
+}
+
+describe("lockPair", () => {
+  it("writes a lock file with our pid and removes it on release", async () => {
+    const dir = tempDir();
+    const lock = await lockPair(dir, "p");
+    expect(lock.path).toBe(join(dir, "p.lock"));
+    const info = JSON.parse(readFileSync(lock.path, "utf8"));
+    expect(info.pid).toBe(process.pid);
+    expect(typeof info.started).toBe("string");
+    lock.release();
+    lock.release();
+    expect(existsSync(lock.path)).toBe(false);
+  });
+
+  it("keeps a second lock of the same pair out, and lets other pairs run", async () => {
+    const dir = tempDir();
+    const first = await lockPair(dir, "p");
+    const other = await lockPair(dir, "q");
+    const err = await lockError(lockPair(dir, "p", { waitMs: 150, pollMs: 20 }));
+    expect(err.message).toBe(
+      `Pair p is being synced by process ${process.pid} since ${JSON.parse(readFileSync(first.path, "utf8")).started} (lock file ${first.path}).`,
+    );
+    expect(err.hint).toContain(`delete ${first.path}`);
+    other.release();
+    first.release();
+    (await lockPair(dir, "p")).release();
+  });
+
+  it("waits for a release within waitMs", async () => {
+    const dir = tempDir();
+    const first = await lockPair(dir, "p");
+    const second = lockPair(dir, "p", { waitMs: 10_000, pollMs: 10 });
+    setTimeout(() => first.release(), 50);
+    const lock = await second;
+    expect(JSON.parse(readFileSync(lock.path, "utf8")).pid).toBe(process.pid);
+    lock.release();
+  });
+
+  it("takes over a stale lock from a dead process, with a warning", async () => {
+    const dir = tempDir();
+    const pid = await deadPid();
+    const path = join(dir, "p.lock");
+    writeFileSync(
+      path,
+      JSON.stringify({ pid, started: "2020-01-01T00:00:00.000Z", hostname: hostname(), token: "x" }),
+    );
+    const log = collectingLog();
+    const lock = await lockPair(dir, "p", { waitMs: 0, log });
+    expect(log.warnings).toEqual([
+      `Taking over the lock of pair p from process ${pid}, which is no longer running (${path}).`,
+    ]);
+    expect(JSON.parse(readFileSync(path, "utf8")).pid).toBe(process.pid);
+    lock.release();
+  });
+
+  it("does not judge a lock from another host by its pid", async () => {
+    const dir = tempDir();
+    const pid = await deadPid();
+    writeFileSync(
+      join(dir, "p.lock"),
+      JSON.stringify({ pid, started: "s", hostname: `not-${hostname()}`, token: "x" }),
+    );
+    const err = await lockError(lockPair(dir, "p", { waitMs: 30, pollMs: 10 }));
+    expect(err.hint).toContain(`not-${hostname()}`);
+  });
+
+  it("excludes a lock held by another Node process until that process releases it", async () => {
+    const dir = tempDir();
+    const src = join(import.meta.dirname, "..", "src", "lock.ts");
+    const holder = spawn(
+      process.execPath,
+      [
+        "--experimental-transform-types",
+        "--no-warnings",
+        "--conditions=source",
+        "--input-type=module",
+        "-e",
+        `import { lockPair } from ${JSON.stringify(src)};
+const lock = await lockPair(${JSON.stringify(dir)}, "p");
+console.log("held");
+process.stdin.on("end", () => { lock.release(); console.log("released"); });
+process.stdin.resume();`,
+      ],
+      { stdio: ["pipe", "pipe", "inherit"], cwd: join(import.meta.dirname, "..") },
+    );
+    try {
+      const [first] = (await once(holder.stdout, "data")) as [Buffer];
+      expect(first.toString()).toBe("held\n");
+      const err = await lockError(lockPair(dir, "p", { waitMs: 100, pollMs: 20 }));
+      expect(err.message).toContain(`process ${holder.pid} `);
+      expect(err.message).toContain(join(dir, "p.lock"));
+      const waiting = lockPair(dir, "p", { waitMs: 20_000, pollMs: 20 });
+      holder.stdin.end();
+      const lock = await waiting;
+      expect(JSON.parse(readFileSync(lock.path, "utf8")).pid).toBe(process.pid);
+      lock.release();
+    } finally {
+      holder.stdin.end();
+      if (holder.exitCode === null) await once(holder, "exit");
+    }
+    expect(holder.exitCode).toBe(0);
+  });
+
+  it("a holder that exits without release() still removes its lock", async () => {
+    const dir = tempDir();
+    const src = join(import.meta.dirname, "..", "src", "lock.ts");
+    const child = spawn(
+      process.execPath,
+      [
+        "--experimental-transform-types",
+        "--no-warnings",
+        "--conditions=source",
+        "--input-type=module",
+        "-e",
+        `import { existsSync } from "node:fs";
+const { lockPair } = await import(${JSON.stringify(src)});
+const lock = await lockPair(${JSON.stringify(dir)}, "p");
+if (!existsSync(lock.path)) process.exit(3);
+process.exit(0);`,
+      ],
+      { stdio: ["ignore", "inherit", "inherit"], cwd: join(import.meta.dirname, "..") },
+    );
+    const [code] = await once(child, "exit");
+    expect(code).toBe(0);
+    expect(existsSync(join(dir, "p.lock"))).toBe(false);
+  });
+
+  it("a crashed holder leaves a stale lock that the next run takes over", async () => {
+    const dir = tempDir();
+    const src = join(import.meta.dirname, "..", "src", "lock.ts");
+    const crasher = spawn(
+      process.execPath,
+      [
+        "--experimental-transform-types",
+        "--no-warnings",
+        "--conditions=source",
+        "--input-type=module",
+        "-e",
+        `import { lockPair } from ${JSON.stringify(src)};
+await lockPair(${JSON.stringify(dir)}, "p");
+process.kill(process.pid, "SIGKILL");`,
+      ],
+      { stdio: ["ignore", "inherit", "inherit"], cwd: join(import.meta.dirname, "..") },
+    );
+    await once(crasher, "exit");
+    expect(existsSync(join(dir, "p.lock"))).toBe(true);
+    const log = collectingLog();
+    const lock = await lockPair(dir, "p", { waitMs: 0, log });
+    expect(log.warnings[0]).toContain(`from process ${crasher.pid}, which is no longer running`);
+    lock.release();
+  });
+});

@@ -1,0 +1,125 @@
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import type { TrashEntry } from "@vdirsyncer/core";
+import { describe, expect, it } from "vitest";
+import { createDiskTrash, listTrash } from "../src/trash.ts";
+import { tempDir } from "./helpers.ts";
+
+const event = (uid: string) =>
+  `BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:${uid}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n`;
+const entry = (over: Partial<TrashEntry>): TrashEntry => ({
+  storage: "cal_a",
+  side: "a",
+  ident: "i",
+  href: "i.ics",
+  etag: "1.000000000;2",
+  raw: event("i"),
+  reason: "update",
+  ...over,
+});
+
+/** Every file under `dir`, relative to it. */
+function walk(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => relative(dir, join(d.parentPath, d.name)));
+}
+
+describe("createDiskTrash", () => {
+  it("keeps each item with a sidecar that lists back exactly", async () => {
+    const status = tempDir();
+    const trash = createDiskTrash(status, "p", "c");
+    const card = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:k\r\nFN:K\r\nEND:VCARD\r\n";
+    await trash.keep([
+      entry({ ident: "one", href: "1.ics", raw: event("one") }),
+      entry({
+        ident: "k",
+        href: "k.vcf",
+        raw: card,
+        side: "b",
+        storage: "contacts_b",
+        etag: null,
+        reason: "delete",
+      }),
+    ]);
+    const listed = listTrash(status);
+    expect(listed.map(({ itemPath, sidecarPath, time, ...rest }) => rest)).toEqual([
+      {
+        format: 1,
+        pair: "p",
+        collection: "c",
+        storage: "cal_a",
+        side: "a",
+        ident: "one",
+        href: "1.ics",
+        etag: "1.000000000;2",
+        reason: "update",
+        file: "0.ics",
+      },
+      {
+        format: 1,
+        pair: "p",
+        collection: "c",
+        storage: "contacts_b",
+        side: "b",
+        ident: "k",
+        href: "k.vcf",
+        etag: null,
+        reason: "delete",
+        file: "1.vcf",
+      },
+    ]);
+    expect(readFileSync(listed[0]?.itemPath ?? "", "utf8")).toBe(event("one"));
+    expect(readFileSync(listed[1]?.itemPath ?? "", "utf8")).toBe(card);
+    expect(Number.isNaN(Date.parse(listed[0]?.time ?? ""))).toBe(false);
+    expect(statSync(listed[0]?.itemPath ?? "").mode & 0o777).toBe(0o600);
+    expect(statSync(join(status, ".trash")).mode & 0o777).toBe(0o700);
+  });
+
+  it("never uses hrefs, idents or names as paths", async () => {
+    const status = join(tempDir(), "status");
+    const nasty = ["../x", "/etc/passwd", "a/b/../../c", "..", ".", "ünï😀", "con:1", "_"];
+    for (const name of nasty) {
+      await createDiskTrash(status, name, name).keep([entry({ href: name, ident: name, storage: name })]);
+    }
+    await createDiskTrash(status, "p", null).keep([entry({ href: "../../escape.ics" })]);
+    // Everything stayed inside .trash, one level per pair and collection, plus the batch.
+    const files = walk(status);
+    expect(files.every((f) => f.startsWith(".trash/") && f.split("/").length === 5)).toBe(true);
+    const listed = listTrash(status);
+    expect(listed).toHaveLength(nasty.length + 1);
+    expect(new Set(listed.map((e) => e.href))).toEqual(new Set([...nasty, "../../escape.ics"]));
+    // Null and "_" are different collections.
+    const nullEntry = listed.find((e) => e.collection === null);
+    const underscore = listed.find((e) => e.collection === "_");
+    expect(nullEntry?.pair).toBe("p");
+    expect(
+      relative(status, nullEntry?.itemPath ?? "")
+        .split("/")
+        .slice(0, 3),
+    ).toEqual([".trash", "p", "_"]);
+    expect(
+      relative(status, underscore?.itemPath ?? "")
+        .split("/")
+        .slice(0, 3),
+    ).toEqual([".trash", "%5F", "%5F"]);
+  });
+
+  it("puts batches of the same millisecond side by side and ignores unfinished ones", async () => {
+    const status = tempDir();
+    const trash = createDiskTrash(status, "p", "c");
+    await Promise.all([1, 2, 3, 4, 5].map((n) => trash.keep([entry({ ident: `i${n}` })])));
+    await trash.keep([]);
+    expect(
+      listTrash(status)
+        .map((e) => e.ident)
+        .sort(),
+    ).toEqual(["i1", "i2", "i3", "i4", "i5"]);
+    const base = join(status, ".trash", "p", "c");
+    expect(readdirSync(base).filter((d) => d.startsWith("."))).toEqual([]);
+  });
+
+  it("lists nothing when there is no trash", () => {
+    expect(listTrash(tempDir())).toEqual([]);
+  });
+});
