@@ -306,6 +306,7 @@ export class SqliteCollectionStatus implements CollectionStatus, Disposable {
     if (this.#db.isOpen) this.#db.close();
   }
 
+  /** Closes the database: `using status = openCollectionStatus(…)` closes it at the end of the block. */
   [Symbol.dispose](): void {
     this.close();
   }
