@@ -1,2 +1,10 @@
-// The sync engine: planner, executor and metasync (written in this folder).
-export {};
+export * from "./conflict.ts";
+export * from "./errors.ts";
+export { type ExecutionState, executePlan } from "./execute.ts";
+export { type FetchResult, fetchItems } from "./fetch.ts";
+export { type Listing, type ListingMethod, type ListingOptions, listSide } from "./listing.ts";
+export * from "./memory-status.ts";
+export * from "./metasync.ts";
+export * from "./plan.ts";
+export { checkItem, syncCollection } from "./sync.ts";
+export * from "./types.ts";

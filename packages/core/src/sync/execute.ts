@@ -1,0 +1,337 @@
+import { InvalidItemError, isVdirsyncerError, VdirsyncerError } from "../errors.ts";
+import type { Item } from "../item/item.ts";
+import type { CollectionStatus, Side, StatusRow, Trash, TrashEntry } from "../status.ts";
+import type { Logger, ReadableCollection, WritableCollection } from "../storage/contract.ts";
+import type { ConflictResolver } from "./conflict.ts";
+import { PartialSyncError, SyncConflictError } from "./errors.ts";
+import { fetchItems } from "./fetch.ts";
+import type { Plan, SideEntry, SyncAction } from "./plan.ts";
+import { runPool } from "./pool.ts";
+import type { PartialSyncMode, SyncEvent } from "./types.ts";
+
+/** Everything the executor reads and the new status it writes into. */
+export interface ExecutionState {
+  names: Record<Side, string>;
+  collections: Record<Side, ReadableCollection & Partial<WritableCollection>>;
+  readOnly: Record<Side, boolean>;
+  noDelete: Record<Side, boolean>;
+  /** Items fetched this run (new or changed), per side, by ident. */
+  items: Record<Side, Map<string, Item>>;
+  /** The status of the last sync. */
+  old: ReadonlyMap<string, StatusRow>;
+  /** The new status, built by the listing and completed here. */
+  next: Map<string, Partial<Record<Side, SideEntry>>>;
+  resolver: ConflictResolver | null;
+  partialSync: PartialSyncMode;
+  log: Logger;
+}
+
+/** Options of {@link executePlan}. */
+export interface ExecuteOptions {
+  status: CollectionStatus;
+  trash?: Trash;
+  concurrency: number;
+  onEvent?: (event: SyncEvent) => void;
+  onError?: (error: VdirsyncerError) => void;
+  signal?: AbortSignal;
+}
+
+const SIDES: readonly Side[] = ["a", "b"];
+
+/** Wraps anything thrown into one of our errors, with the storage and operation it happened in. */
+export function asVdirsyncerError(
+  err: unknown,
+  context: { storage?: string; operation?: string; href?: string },
+) {
+  const e =
+    err instanceof VdirsyncerError || isVdirsyncerError(err)
+      ? (err as VdirsyncerError)
+      : new VdirsyncerError("USER", err instanceof Error ? err.message : String(err), { cause: err });
+  if (typeof e.withContext === "function") e.withContext(context);
+  return e;
+}
+
+function identOf(action: SyncAction): string {
+  return action.ident;
+}
+
+/**
+ * Applies a plan: runs its actions with bounded concurrency, records each success in the status at once, keeps
+ * every version it overwrites or deletes in the trash first, then flushes buffering storages and commits the new
+ * status in one transaction.
+ *
+ * A failed action is rolled back in the new status (its ident keeps the old row) and reported through
+ * `onError`; without `onError` the first failure is thrown once running actions finished, and the status is not
+ * committed (rows already recorded stay: they describe writes that happened).
+ */
+export async function executePlan(
+  plan: Plan,
+  state: ExecutionState,
+  options: ExecuteOptions,
+): Promise<{ applied: number; errors: VdirsyncerError[] }> {
+  const errors: VdirsyncerError[] = [];
+  let firstError: VdirsyncerError | undefined;
+  const fail = (err: VdirsyncerError) => {
+    errors.push(err);
+    if (options.onError) options.onError(err);
+    else firstError ??= err;
+  };
+
+  // Writes to a buffering storage are durable only after flush(): record nothing before it, the commit covers all.
+  const buffered = SIDES.some((s) => typeof state.collections[s].flush === "function");
+  const blocked = await keepOldVersions(plan, state, options, fail);
+
+  let applied = 0;
+  let done = 0;
+  const total = plan.actions.length;
+  const actions = plan.actions.filter((a) => !blocked.has(identOf(a)));
+  done += plan.actions.length - actions.length;
+
+  await runPool(actions, options.concurrency, async (action) => {
+    if (firstError || options.signal?.aborted) return;
+    try {
+      const outcome = await runAction(action, state);
+      if (outcome === "done" && !buffered) await recordIdent(action.ident, state, options.status);
+      applied++;
+      done++;
+      options.onEvent?.({ type: "action-done", action, done, total });
+    } catch (err) {
+      rollback(action.ident, state);
+      const error = asVdirsyncerError(err, {
+        storage: "side" in action ? state.names[action.side] : undefined,
+        operation: action.kind,
+        href: "href" in action && action.href !== null ? action.href : undefined,
+      });
+      done++;
+      options.onEvent?.({ type: "action-failed", action, error, done, total });
+      fail(error);
+    }
+  });
+  if (firstError) throw firstError;
+  options.signal?.throwIfAborted();
+
+  for (const side of SIDES) {
+    const collection = state.collections[side];
+    if (collection.flush && !state.readOnly[side]) await collection.flush();
+  }
+  const rows: StatusRow[] = [];
+  for (const [ident, entry] of state.next) {
+    if (entry.a && entry.b) rows.push({ ident, a: entry.a, b: entry.b });
+  }
+  await options.status.commit(rows);
+  return { applied, errors };
+}
+
+function rollback(ident: string, state: ExecutionState): void {
+  const row = state.old.get(ident);
+  if (row) state.next.set(ident, { a: { ...row.a }, b: { ...row.b } });
+  else state.next.delete(ident);
+}
+
+async function recordIdent(ident: string, state: ExecutionState, status: CollectionStatus): Promise<void> {
+  const entry = state.next.get(ident);
+  if (entry?.a && entry.b) await status.record({ ident, a: entry.a, b: entry.b });
+  else await status.forget(ident);
+}
+
+function setEntry(state: ExecutionState, ident: string, side: Side, entry: SideEntry): void {
+  const current = state.next.get(ident) ?? {};
+  current[side] = entry;
+  state.next.set(ident, current);
+}
+
+function writable(state: ExecutionState, side: Side): WritableCollection {
+  return state.collections[side] as WritableCollection;
+}
+
+/** The read-only rules vdirsyncer applies before every write (`Action.run`): "ignored" means skip it. */
+function checkReadOnly(state: ExecutionState, side: Side, ident: string): "write" | "phantom" | "ignored" {
+  if (!state.readOnly[side]) return "write";
+  if (state.partialSync === "error") throw new PartialSyncError(state.names[side]);
+  if (state.partialSync === "ignore") {
+    rollback(ident, state);
+    return "ignored";
+  }
+  return "phantom";
+}
+
+async function writeItem(
+  state: ExecutionState,
+  kind: "upload" | "update",
+  side: Side,
+  ident: string,
+  item: Item,
+): Promise<"done" | "ignored"> {
+  const mode = checkReadOnly(state, side, ident);
+  if (mode === "ignored") return "ignored";
+  if (mode === "phantom") {
+    // Revert: record it as written, without I/O; the next sync copies the read-only side's state back.
+    setEntry(state, ident, side, { href: null, hash: item.hash, etag: null });
+    return "done";
+  }
+  const current = state.next.get(ident)?.[side];
+  if (kind === "update" && current?.href != null) {
+    state.log.info(`Copying (updating) item ${ident} to ${state.names[side]}`);
+    // An empty etag tells the storage the status has none (a server that sent no ETag on PUT).
+    const { etag } = await writable(state, side).update(current.href, item, current.etag ?? "");
+    // vdirsyncer bug fixed: it kept the destination's old hash here (spec/sync.md, Update).
+    setEntry(state, ident, side, { href: current.href, hash: item.hash, etag: etag ?? null });
+    return "done";
+  }
+  state.log.info(`Copying (uploading) item ${ident} to ${state.names[side]}`);
+  const written = await writable(state, side).upload(item);
+  setEntry(state, ident, side, { href: written.href, hash: item.hash, etag: written.etag ?? null });
+  return "done";
+}
+
+function cachedItem(state: ExecutionState, side: Side, ident: string): Item {
+  const item = state.items[side].get(ident);
+  if (!item)
+    throw new VdirsyncerError(
+      "USER",
+      `Internal error: item ${ident} of ${state.names[side]} was not fetched.`,
+    );
+  return item;
+}
+
+async function runAction(action: SyncAction, state: ExecutionState): Promise<"done" | "ignored"> {
+  switch (action.kind) {
+    case "upload":
+    case "update": {
+      // Copy the other side's version over (or onto) `side`.
+      const from = action.side === "a" ? "b" : "a";
+      return writeItem(state, action.kind, action.side, action.ident, cachedItem(state, from, action.ident));
+    }
+    case "delete": {
+      const mode = checkReadOnly(state, action.side, action.ident);
+      if (mode === "ignored") return "ignored";
+      if (mode === "phantom") {
+        state.log.debug(
+          `Skipping deletion of item ${action.ident} from read-only ${state.names[action.side]}`,
+        );
+      } else if (state.noDelete[action.side]) {
+        // vdirsyncer quirk, kept: the item stays and has no status row, so the next sync copies it back.
+        state.log.debug(
+          `Skipping deletion of item ${action.ident} from ${state.names[action.side]} (no_delete)`,
+        );
+      } else {
+        const entry = state.next.get(action.ident)?.[action.side];
+        state.log.info(`Deleting item ${action.ident} from ${state.names[action.side]}`);
+        if (entry?.href != null) await writable(state, action.side).delete(entry.href, entry.etag ?? "");
+      }
+      state.next.delete(action.ident);
+      return "done";
+    }
+    case "conflict": {
+      // Changed on both sides, or new on both sides without a status row.
+      state.log.info(`Doing conflict resolution for item ${action.ident}...`);
+      const entry = state.next.get(action.ident);
+      if (entry?.a?.hash === entry?.b?.hash) {
+        state.log.info("...same content on both sides.");
+        return "done";
+      }
+      if (!state.resolver) throw new SyncConflictError(action.ident, action.hrefA, action.hrefB);
+      const itemA = cachedItem(state, "a", action.ident);
+      const itemB = cachedItem(state, "b", action.ident);
+      const winner = await state.resolver(itemA, itemB, {
+        ident: action.ident,
+        nameA: state.names.a,
+        nameB: state.names.b,
+      });
+      let outcome: "done" | "ignored" = "done";
+      for (const side of SIDES) {
+        const current = state.next.get(action.ident)?.[side];
+        if (current && winner.hash !== current.hash) {
+          if ((await writeItem(state, "update", side, action.ident, winner)) === "ignored")
+            outcome = "ignored";
+        }
+      }
+      return outcome;
+    }
+  }
+}
+
+/**
+ * Saves the current version of every item the plan overwrites or deletes, before any write. An item whose old
+ * version cannot be read is not touched: its ident is returned as blocked and its action reported as failed.
+ */
+async function keepOldVersions(
+  plan: Plan,
+  state: ExecutionState,
+  options: ExecuteOptions,
+  fail: (error: VdirsyncerError) => void,
+): Promise<Set<string>> {
+  const blocked = new Set<string>();
+  if (!options.trash) return blocked;
+  const entries: TrashEntry[] = [];
+  const missing: Record<Side, Map<string, { ident: string; etag: string | null }>> = {
+    a: new Map(),
+    b: new Map(),
+  };
+  const want = (side: Side, ident: string, reason: TrashEntry["reason"]) => {
+    const entry = state.next.get(ident)?.[side];
+    if (!entry?.href || state.readOnly[side]) return;
+    if (reason === "delete" && state.noDelete[side]) return;
+    const cached = state.items[side].get(ident);
+    if (cached) {
+      entries.push({
+        storage: state.names[side],
+        side,
+        ident,
+        href: entry.href,
+        etag: entry.etag,
+        raw: cached.raw,
+        reason,
+      });
+    } else {
+      missing[side].set(entry.href, { ident, etag: entry.etag });
+    }
+  };
+  for (const action of plan.actions) {
+    if (action.kind === "update") want(action.side, action.ident, "update");
+    else if (action.kind === "delete") want(action.side, action.ident, "delete");
+    else if (action.kind === "conflict" && !action.sameContent && state.resolver) {
+      for (const side of SIDES) want(side, action.ident, "update");
+    }
+  }
+  for (const side of SIDES) {
+    const wanted = missing[side];
+    if (wanted.size === 0) continue;
+    const reasons = new Map(
+      plan.actions
+        .filter((a) => "side" in a && a.side === side)
+        .map((a) => [a.ident, a.kind === "delete" ? "delete" : "update"] as const),
+    );
+    const seen = new Set<string>();
+    const result = await fetchItems(state.collections[side], [...wanted.keys()], state.names[side]);
+    for (const got of result.items) {
+      const w = wanted.get(got.href);
+      if (!w) continue;
+      seen.add(got.href);
+      entries.push({
+        storage: state.names[side],
+        side,
+        ident: w.ident,
+        href: got.href,
+        etag: got.etag,
+        raw: got.item.raw,
+        reason: reasons.get(w.ident) ?? "update",
+      });
+    }
+    for (const failure of result.failures) {
+      const w = wanted.get(failure.href);
+      if (!w) continue;
+      seen.add(failure.href);
+      if (failure.error.code === "NOT_FOUND") continue; // the write will fail with its own error
+      blocked.add(w.ident);
+      fail(
+        new InvalidItemError(
+          `Not changing item ${w.ident} in ${state.names[side]}: its current version could not be read to keep a copy (${failure.error.message})`,
+          { href: failure.href, cause: failure.error },
+        ),
+      );
+    }
+  }
+  if (entries.length > 0) await options.trash.keep(entries);
+  return blocked;
+}

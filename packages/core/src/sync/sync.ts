@@ -1,0 +1,209 @@
+import { InvalidItemError, type VdirsyncerError } from "../errors.ts";
+import { Component } from "../item/component.ts";
+import type { Item } from "../item/item.ts";
+import type { Side, StatusRow } from "../status.ts";
+import type { Logger, ReadableCollection, WritableCollection } from "../storage/contract.ts";
+import { toConflictResolver } from "./conflict.ts";
+import { BothReadOnlyError, IdentConflictError, StorageEmptyError } from "./errors.ts";
+import { asVdirsyncerError, type ExecutionState, executePlan } from "./execute.ts";
+import { fetchItems } from "./fetch.ts";
+import { type Listing, listSide, sideDigest, stateKey } from "./listing.ts";
+import { planSync, type SideEntry } from "./plan.ts";
+import type { SyncOptions, SyncReport } from "./types.ts";
+
+const SIDES: readonly Side[] = ["a", "b"];
+
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+function isWritable(collection: ReadableCollection): collection is WritableCollection {
+  return typeof (collection as Partial<WritableCollection>).upload === "function";
+}
+
+/**
+ * Why an item cannot be synced, or `undefined` when it can. An item must parse as exactly one component
+ * (VCALENDAR or VCARD); vdirsyncer copies anything, which spreads broken files to servers and to khal.
+ */
+export function checkItem(item: Item): string | undefined {
+  if (item.parsed !== undefined) return undefined;
+  try {
+    Component.parse(item.raw);
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+  return "it is not an iCalendar or vCard object";
+}
+
+/**
+ * Syncs one collection pair: vdirsyncer's algorithm (spec/sync.md) with a separate plan, bounded concurrency,
+ * a status written as actions complete, and a trash for what gets overwritten or deleted.
+ *
+ * Item-level problems (a conflict, an unreadable file, a failed write) are reported through `onError` and the
+ * other items go on; collection-level ones are thrown and change nothing.
+ * @throws {BothReadOnlyError} both sides are read-only
+ * @throws {StorageEmptyError} one side is empty while the status is not (unless `forceDelete`)
+ * @throws {IdentConflictError} one side holds two items with the same ident
+ * @throws {DuplicateHrefError} a side listed an href twice
+ * @throws {UserError} `conflictResolution` is invalid
+ */
+export async function syncCollection(options: SyncOptions): Promise<SyncReport> {
+  const log = options.log ?? silent;
+  const readOnly = {
+    a: options.a.readOnly === true || !isWritable(options.a.collection),
+    b: options.b.readOnly === true || !isWritable(options.b.collection),
+  };
+  if (readOnly.a && readOnly.b) throw new BothReadOnlyError();
+  const resolver = toConflictResolver(options.conflictResolution ?? null);
+  const errors: VdirsyncerError[] = [];
+  const report = (err: VdirsyncerError) => {
+    errors.push(err);
+    options.onError?.(err);
+  };
+
+  const old = new Map<string, StatusRow>();
+  for (const row of await options.status.rows()) old.set(row.ident, row);
+  const oldRows = [...old.values()];
+
+  const names = { a: options.a.name, b: options.b.name };
+  const items: Record<Side, Map<string, Item>> = { a: new Map(), b: new Map() };
+  const entries: Record<Side, Map<string, SideEntry>> = { a: new Map(), b: new Map() };
+  const listings = {} as Record<Side, Listing>;
+  const fetched = { a: 0, b: 0 };
+  const blocked = new Set<string>();
+
+  for (const side of SIDES) {
+    const { collection, name } = options[side];
+    let listing: Listing;
+    try {
+      listing = await listSide(side, name, collection, oldRows, options.status, {
+        fullListingIntervalMs: options.fullListingIntervalMs,
+        full: options.fullListing,
+      });
+    } catch (err) {
+      throw asVdirsyncerError(err, { storage: name, operation: "list" });
+    }
+    listings[side] = listing;
+    const byHref = new Map<string, StatusRow>();
+    for (const row of oldRows) if (row[side].href !== null) byHref.set(row[side].href as string, row);
+
+    const add = (ident: string, entry: SideEntry) => {
+      const existing = entries[side].get(ident);
+      if (existing) throw new IdentConflictError(name, [existing.href ?? "", entry.href ?? ""]);
+      entries[side].set(ident, entry);
+    };
+    const toFetch: string[] = [];
+    for (const [href, etag] of listing.refs) {
+      const row = byHref.get(href);
+      // Known href with the same etag: unchanged, no download.
+      if (row && row[side].etag === etag) add(row.ident, { ...row[side] });
+      else toFetch.push(href);
+    }
+    options.onEvent?.({
+      type: "listed",
+      side,
+      method: listing.method,
+      count: listing.refs.size,
+      toFetch: toFetch.length,
+    });
+
+    const result = await fetchItems(collection, toFetch, name);
+    fetched[side] = result.items.length;
+    const unreadable = (href: string, error: VdirsyncerError) => {
+      error.withContext({ storage: name, href });
+      options.onEvent?.({ type: "item-unreadable", side, href, error });
+      report(error);
+      // Never read a file we cannot parse as "deleted": keep its last known state and leave it alone.
+      const row = byHref.get(href);
+      if (row) blocked.add(row.ident);
+    };
+    for (const failure of result.failures) unreadable(failure.href, failure.error);
+    for (const got of result.items) {
+      const problem = checkItem(got.item);
+      if (problem !== undefined) {
+        unreadable(
+          got.href,
+          new InvalidItemError(`Item ${got.href} in ${name} is malformed and was not synced: ${problem}`, {
+            href: got.href,
+            hint: "Fix or remove the item; the other items were synced.",
+          }),
+        );
+        continue;
+      }
+      if (got.item.uid === undefined) {
+        log.warn(
+          `Item ${got.href} in ${name} has no UID; it is matched by its content instead. \`vdirsyncer repair ${name}\` can give it one.`,
+        );
+      }
+      const ident = got.item.ident;
+      add(ident, { href: got.href, hash: got.item.hash, etag: got.etag });
+      items[side].set(ident, got.item);
+    }
+  }
+
+  // An item that could not be read keeps its old row on both sides: no action touches it this time.
+  for (const ident of blocked) {
+    const row = old.get(ident);
+    if (!row) continue;
+    for (const side of SIDES) {
+      entries[side].set(ident, { ...row[side] });
+      items[side].delete(ident);
+    }
+  }
+
+  if (old.size > 0 && !options.forceDelete) {
+    const aEmpty = listings.a.refs.size === 0;
+    const bEmpty = listings.b.refs.size === 0;
+    if (aEmpty && !bEmpty) throw new StorageEmptyError(names.a, "a");
+    if (bEmpty && !aEmpty) throw new StorageEmptyError(names.b, "b");
+  }
+
+  const plan = planSync(old, entries.a, entries.b);
+  options.onEvent?.({ type: "planned", plan });
+  const listingReport = {
+    a: { method: listings.a.method, count: listings.a.refs.size, fetched: fetched.a },
+    b: { method: listings.b.method, count: listings.b.refs.size, fetched: fetched.b },
+  };
+  if (options.dryRun) return { plan, listing: listingReport, applied: 0, errors };
+
+  const next = new Map<string, Partial<Record<Side, SideEntry>>>();
+  for (const side of SIDES) {
+    for (const [ident, entry] of entries[side]) {
+      const current = next.get(ident) ?? {};
+      current[side] = entry;
+      next.set(ident, current);
+    }
+  }
+  const state: ExecutionState = {
+    names,
+    collections: { a: options.a.collection, b: options.b.collection },
+    readOnly,
+    noDelete: { a: options.a.noDelete === true, b: options.b.noDelete === true },
+    items,
+    old,
+    next,
+    resolver,
+    partialSync: options.partialSync ?? "revert",
+    log,
+  };
+  const result = await executePlan(plan, state, {
+    status: options.status,
+    trash: options.trash,
+    concurrency: options.concurrency ?? 8,
+    onEvent: options.onEvent,
+    onError: options.onError ? report : undefined,
+    signal: options.signal,
+  });
+  for (const err of result.errors) if (!errors.includes(err)) errors.push(err);
+
+  // Tokens and ctags describe the storage as listed; they are only safe to reuse when every change was handled.
+  if (errors.length === 0) {
+    const rows = [...(await options.status.rows())];
+    for (const side of SIDES) {
+      for (const [key, value] of Object.entries(listings[side].state))
+        await options.status.setState(key, value);
+      await options.status.setState(stateKey(side, "digest"), sideDigest(rows, side));
+    }
+  } else {
+    for (const side of SIDES) await options.status.setState(stateKey(side, "digest"), undefined);
+  }
+  return { plan, listing: listingReport, applied: result.applied, errors };
+}
