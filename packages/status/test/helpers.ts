@@ -30,3 +30,22 @@ export const PYTHON = "/usr/bin/python3";
 export function python(script: string, ...args: string[]): string {
   return execFileSync(PYTHON, ["-c", script, ...args], { encoding: "utf8" });
 }
+
+/** The first line a child process prints (chunks may split it anywhere); the stream stays open. */
+export function firstLine(stream: NodeJS.ReadableStream): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = "";
+    const onData = (chunk: Buffer | string) => {
+      text += chunk.toString();
+      const nl = text.indexOf("\n");
+      if (nl < 0) return;
+      stream.off("data", onData);
+      // Keep draining, so the child never blocks or fails on a full pipe.
+      stream.on("data", () => {});
+      resolve(text.slice(0, nl));
+    };
+    stream.on("data", onData);
+    stream.once("error", reject);
+    stream.once("end", () => resolve(text));
+  });
+}

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { isVdirsyncerError, type VdirsyncerError } from "@vdirsyncer/core";
 import { describe, expect, it } from "vitest";
 import { lockPair } from "../src/lock.ts";
-import { collectingLog, tempDir } from "./helpers.ts";
+import { collectingLog, firstLine, tempDir } from "./helpers.ts";
 
 async function lockError(p: Promise<unknown>): Promise<VdirsyncerError> {
   try {
@@ -111,8 +111,7 @@ process.stdin.resume();`,
       { stdio: ["pipe", "pipe", "inherit"], cwd: join(import.meta.dirname, "..") },
     );
     try {
-      const [first] = (await once(holder.stdout, "data")) as [Buffer];
-      expect(first.toString()).toBe("held\n");
+      expect(await firstLine(holder.stdout)).toBe("held");
       const err = await lockError(lockPair(dir, "p", { waitMs: 100, pollMs: 20 }));
       expect(err.message).toContain(`process ${holder.pid} `);
       expect(err.message).toContain(join(dir, "p.lock"));

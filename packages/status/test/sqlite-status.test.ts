@@ -6,7 +6,7 @@ import { DatabaseSync } from "node:sqlite";
 import { isVdirsyncerError, type StatusRow } from "@vdirsyncer/core";
 import { describe, expect, it } from "vitest";
 import { fromLegacyStatus, openCollectionStatus, toLegacyStatus } from "../src/sqlite-status.ts";
-import { collectingLog, PYTHON, python, tempDir } from "./helpers.ts";
+import { collectingLog, firstLine, PYTHON, python, tempDir } from "./helpers.ts";
 
 const row = (ident: string, hrefA: string | null, hrefB: string | null, hash = `h-${ident}`): StatusRow => ({
   ident,
@@ -290,8 +290,7 @@ c.execute("BEGIN EXCLUSIVE TRANSACTION"); print("locked", flush=True); sys.stdin
       { stdio: ["pipe", "pipe", "inherit"] },
     );
     try {
-      const [first] = (await once(child.stdout, "data")) as [Buffer];
-      expect(first.toString()).toBe("locked\n");
+      expect(await firstLine(child.stdout)).toBe("locked");
       let err: unknown;
       try {
         s.record(row("x", "x.ics", "x.ics"));
