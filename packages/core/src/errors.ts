@@ -48,7 +48,11 @@ export class VdirsyncerError extends Error {
   hint: string | undefined;
   context: ErrorContext;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; hint?: string; context?: ErrorContext }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown; hint?: string; context?: ErrorContext },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.hint = options?.hint;
@@ -98,7 +102,10 @@ export class UserError extends VdirsyncerError {
 
 /** A write's precondition did not hold; the parent of the three errors below. */
 export class PreconditionFailedError extends VdirsyncerError {
-  constructor(message = "The item changed or does not exist.", options?: { cause?: unknown; code?: ErrorCode; context?: ErrorContext }) {
+  constructor(
+    message = "The item changed or does not exist.",
+    options?: { cause?: unknown; code?: ErrorCode; context?: ErrorContext },
+  ) {
     super(options?.code ?? "PRECONDITION_FAILED", message, options);
   }
 }
@@ -106,7 +113,11 @@ export class PreconditionFailedError extends VdirsyncerError {
 /** The href does not exist. */
 export class NotFoundError extends PreconditionFailedError {
   constructor(href: string, options?: { cause?: unknown; message?: string }) {
-    super(options?.message ?? `Item not found: ${href}`, { ...options, code: "NOT_FOUND", context: { href } });
+    super(options?.message ?? `Item not found: ${href}`, {
+      ...options,
+      code: "NOT_FOUND",
+      context: { href },
+    });
   }
 }
 
@@ -128,7 +139,9 @@ export class WrongEtagError extends PreconditionFailedError {
   constructor(href: string, options?: { cause?: unknown; expected?: string; actual?: string }) {
     super(
       `The item at ${href} changed since it was listed` +
-        (options?.expected !== undefined ? ` (expected etag ${options.expected}, found ${options.actual})` : ""),
+        (options?.expected !== undefined
+          ? ` (expected etag ${options.expected}, found ${options.actual})`
+          : ""),
       { ...options, code: "WRONG_ETAG", context: { href } },
     );
   }
@@ -186,7 +199,10 @@ export class CollectionNotFoundError extends VdirsyncerError {
  * The engine reports it and syncs the other items.
  */
 export class InvalidItemError extends VdirsyncerError {
-  constructor(message: string, options?: { cause?: unknown; href?: string; location?: string; hint?: string }) {
+  constructor(
+    message: string,
+    options?: { cause?: unknown; href?: string; location?: string; hint?: string },
+  ) {
     super("ITEM_INVALID", message, {
       cause: options?.cause,
       hint: options?.hint,

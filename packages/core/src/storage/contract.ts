@@ -217,7 +217,10 @@ export interface StorageDefinition<Options = unknown, C extends Capabilities = C
   readonly capabilities: C;
   /** Any Standard Schema validator (zod, valibot, arktype…); keys spelled as in the config file. */
   readonly options: StandardSchemaV1<unknown, Options>;
-  create(options: Options, ctx: StorageContext): Storage<CollectionFor<C>> | Promise<Storage<CollectionFor<C>>>;
+  create(
+    options: Options,
+    ctx: StorageContext,
+  ): Storage<CollectionFor<C>> | Promise<Storage<CollectionFor<C>>>;
 }
 
 /** The contract version this copy of core implements. */

@@ -28,12 +28,17 @@ export function defineStorage<Options, const C extends Capabilities>(
   ];
   const missing = required.filter((k) => definition.capabilities[k] === undefined);
   if (missing.length > 0) {
-    throw new UserError(`Storage type "${definition.type}" does not declare the capabilities: ${missing.join(", ")}.`);
+    throw new UserError(
+      `Storage type "${definition.type}" does not declare the capabilities: ${missing.join(", ")}.`,
+    );
   }
   return Object.freeze({
     ...definition,
     apiVersion: API_VERSION,
-    capabilities: Object.freeze({ ...definition.capabilities, metadata: Object.freeze([...definition.capabilities.metadata]) }),
+    capabilities: Object.freeze({
+      ...definition.capabilities,
+      metadata: Object.freeze([...definition.capabilities.metadata]),
+    }),
     itemKinds: Object.freeze([...definition.itemKinds]),
   }) as StorageDefinition<Options, C>;
 }
