@@ -9,4 +9,6 @@ export default defineConfig({
   sourcemap: true,
   target: "node24",
   platform: "node",
+  // Keep `node:` specifiers: `node:sqlite` exists only under that name, and stripping it breaks the import.
+  removeNodeProtocol: false,
 });
