@@ -45,7 +45,8 @@ describe("splitCollection()", () => {
       events.map((e) => normalizeItem(["BEGIN:VCALENDAR", e, timezone, "END:VCALENDAR"].join("\r\n"))),
     );
     expect(given).toEqual(expected);
-    for (const item of splitCollection(full)) expect(item.raw).toContain("TZID:/mozilla.org/20070129_1/Asia/Tokyo");
+    for (const item of splitCollection(full))
+      expect(item.raw).toContain("TZID:/mozilla.org/20070129_1/Asia/Tokyo");
   });
 
   it("splits and joins contacts (test_split_contacts)", () => {
@@ -94,7 +95,8 @@ describe("splitCollection()", () => {
   });
 
   it("groups by the unstripped UID value, as vdirsyncer does", () => {
-    const text = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:a\nEND:VEVENT\nBEGIN:VEVENT\nUID:a \nEND:VEVENT\nEND:VCALENDAR";
+    const text =
+      "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:a\nEND:VEVENT\nBEGIN:VEVENT\nUID:a \nEND:VEVENT\nEND:VCALENDAR";
     expect(splitCollection(text)).toHaveLength(2);
   });
 
@@ -156,7 +158,9 @@ describe("joinCollection()", () => {
   });
 
   it("uses bare events whole and takes the wrapper from the first known type", () => {
-    const joined = joinCollection(items(["BEGIN:X-UNKNOWN\nEND:X-UNKNOWN", fill(BARE_EVENT_TEMPLATE, 1, 1), fill(EVENT_TEMPLATE, 2, 2)]));
+    const joined = joinCollection(
+      items(["BEGIN:X-UNKNOWN\nEND:X-UNKNOWN", fill(BARE_EVENT_TEMPLATE, 1, 1), fill(EVENT_TEMPLATE, 2, 2)]),
+    );
     expect(pySplitlines(joined)).toEqual([
       "BEGIN:VCALENDAR",
       "VERSION:2.0",

@@ -27,10 +27,25 @@ describe("Component.parse()", () => {
   it.each<[string, string | string[], string, number | undefined]>([
     ["a stray END (test_broken_item)", "END:FOO", "Parsing error at line 1", 1],
     ["a property outside any component", "BEGIN:A\nEND:A\nX:1", "Parsing error at line 3", 3],
-    ["a mismatched END (test_mismatched_end)", ["BEGIN:FOO", "END:BAR"], "Got END:BAR, expected END:FOO at line 2", 2],
-    ["a missing END (test_missing_end)", ["BEGIN:FOO", "BEGIN:BAR", "END:BAR"], "Missing END for component(s): FOO", undefined],
+    [
+      "a mismatched END (test_mismatched_end)",
+      ["BEGIN:FOO", "END:BAR"],
+      "Got END:BAR, expected END:FOO at line 2",
+      2,
+    ],
+    [
+      "a missing END (test_missing_end)",
+      ["BEGIN:FOO", "BEGIN:BAR", "END:BAR"],
+      "Missing END for component(s): FOO",
+      undefined,
+    ],
     ["several missing ENDs", "BEGIN:A\nBEGIN:b\n", "Missing END for component(s): A, B", undefined],
-    ["two components (test_multiple_items)", ["BEGIN:FOO", "END:FOO", "BEGIN:FOO", "END:FOO"], "Found 2 components, expected one.", undefined],
+    [
+      "two components (test_multiple_items)",
+      ["BEGIN:FOO", "END:FOO", "BEGIN:FOO", "END:FOO"],
+      "Found 2 components, expected one.",
+      undefined,
+    ],
     ["nothing", "", "Found 0 components, expected one.", undefined],
     ["a BOM before BEGIN", "\ufeffBEGIN:A\nEND:A", "Parsing error at line 1", 1],
   ])("rejects %s", (_name, input, message, line) => {
@@ -50,12 +65,24 @@ describe("Component.parse()", () => {
   });
 
   it("normalises names, drops blank lines, keeps folding and lines after subcomponents", () => {
-    const c = Component.parseOne("BEGIN:vcalendar \r\n\r\nA:1\r\n  folded\r\n\u3000\r\nBEGIN:x\r\nEND:X \r\nB:2\r\nEND:VCALENDAR");
+    const c = Component.parseOne(
+      "BEGIN:vcalendar \r\n\r\nA:1\r\n  folded\r\n\u3000\r\nBEGIN:x\r\nEND:X \r\nB:2\r\nEND:VCALENDAR",
+    );
     expect(c.name).toBe("VCALENDAR");
     expect(c.props).toEqual(["A:1", "  folded", "B:2"]);
     expect(c.subcomponents.map((s) => s.name)).toEqual(["X"]);
-    expect(c.toLines()).toEqual(["BEGIN:VCALENDAR", "A:1", "  folded", "B:2", "BEGIN:X", "END:X", "END:VCALENDAR"]);
-    expect(c.toString()).toBe("BEGIN:VCALENDAR\r\nA:1\r\n  folded\r\nB:2\r\nBEGIN:X\r\nEND:X\r\nEND:VCALENDAR");
+    expect(c.toLines()).toEqual([
+      "BEGIN:VCALENDAR",
+      "A:1",
+      "  folded",
+      "B:2",
+      "BEGIN:X",
+      "END:X",
+      "END:VCALENDAR",
+    ]);
+    expect(c.toString()).toBe(
+      "BEGIN:VCALENDAR\r\nA:1\r\n  folded\r\nB:2\r\nBEGIN:X\r\nEND:X\r\nEND:VCALENDAR",
+    );
   });
 
   it("BEGIN and END are case-sensitive prefixes", () => {

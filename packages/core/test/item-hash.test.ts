@@ -36,7 +36,11 @@ describe("hash test vectors (spec/sync.md)", () => {
       withoutLine(EVENT, "PRODID"),
       "d91afa28dfaee90d2f6da0ca192f28c9eceae6dfc2bcb1c93205c73cbfa7d502",
     ],
-    ["EVENT_WITH_TIMEZONE_TEMPLATE", EVENT_TZ, "cbb7e0febeddab11415139ecd0d3fd22f579841f7462d31c93aca1141bd22909"],
+    [
+      "EVENT_WITH_TIMEZONE_TEMPLATE",
+      EVENT_TZ,
+      "cbb7e0febeddab11415139ecd0d3fd22f579841f7462d31c93aca1141bd22909",
+    ],
     [
       "EVENT_WITH_TIMEZONE_TEMPLATE without its VTIMEZONE",
       withoutTimezone(EVENT_TZ),
@@ -53,8 +57,16 @@ describe("hash test vectors (spec/sync.md)", () => {
       "BEGIN:VCARD\r\nFN:A very long\r\n  name\r\nUID:x\r\nEND:VCARD\r\n",
       "bcdda410152f1281705a8fda05dd82d611f10e7a83cb99a2d86ffb7cb67f7fb8",
     ],
-    ["no UID", "BEGIN:VCARD\nFN:x\nEND:VCARD", "0c75fbbd11e12d30a7c9d77bb00754ef98b92d15c16c3a2749d1799cc700e997"],
-    ["TASK_TEMPLATE", fill(TASK_TEMPLATE, 1, 1), "7c7ead73e81d87cf651a2e9f97dd811e52458aa1bba1d0a85b6b8eb5f2f3ebd6"],
+    [
+      "no UID",
+      "BEGIN:VCARD\nFN:x\nEND:VCARD",
+      "0c75fbbd11e12d30a7c9d77bb00754ef98b92d15c16c3a2749d1799cc700e997",
+    ],
+    [
+      "TASK_TEMPLATE",
+      fill(TASK_TEMPLATE, 1, 1),
+      "7c7ead73e81d87cf651a2e9f97dd811e52458aa1bba1d0a85b6b8eb5f2f3ebd6",
+    ],
   ])("%s", (_name, raw, hash) => {
     expect(hashItem(raw)).toBe(hash);
     expect(new Item(raw).hash).toBe(hash);
@@ -78,7 +90,11 @@ describe("normalizeItem()", () => {
       "name\r\nBEGIN:VCARD\r\nEND:VCARD\r\nFN:A very long",
     ],
     ["only ignored properties", "UID:1\nDTSTAMP:2\nPRODID:3", ""],
-    ["a folded UID goes with its continuation", "BEGIN:X\nUID:1\n 2\n\t3\nA:b\nEND:X", "A:b\r\nBEGIN:X\r\nEND:X"],
+    [
+      "a folded UID goes with its continuation",
+      "BEGIN:X\nUID:1\n 2\n\t3\nA:b\nEND:X",
+      "A:b\r\nBEGIN:X\r\nEND:X",
+    ],
     ["ignored keys are case-sensitive", "uid:1\nUIDX:2\nUID", "UID\r\nUIDX:2\r\nuid:1"],
     ["parameters count as the key", "LAST-MODIFIED;VALUE=DATE-TIME:1\nX:1", "X:1"],
     // Adjacent duplicates are deleted too (vdirsyncer >= 0.20.0; 0.19 kept the second one).
@@ -132,7 +148,11 @@ describe("normalizeItem()", () => {
 describe("Item.uid", () => {
   it.each<[string, string, string | undefined]>([
     ["simple", "BEGIN:X\nUID:abc\nEND:X", "abc"],
-    ["multi-line UID (vdirsyncer test_multiline_uid)", "BEGIN:FOO\r\nUID:123456789abcd\r\n efgh\r\nEND:FOO\r\n", "123456789abcdefgh"],
+    [
+      "multi-line UID (vdirsyncer test_multiline_uid)",
+      "BEGIN:FOO\r\nUID:123456789abcd\r\n efgh\r\nEND:FOO\r\n",
+      "123456789abcdefgh",
+    ],
     [
       "complex multi-line UID (test_multiline_uid_complex)",
       COMPLEX_UID_ITEM,
@@ -145,7 +165,11 @@ describe("Item.uid", () => {
     ["whitespace means none", "UID: \u00a0", undefined],
     ["absent", "BEGIN:X\nEND:X", undefined],
     ["case-sensitive", "uid:abc", undefined],
-    ["the first one anywhere wins", "BEGIN:VCALENDAR\nBEGIN:VTIMEZONE\nUID:tz\nEND:VTIMEZONE\nUID:ev\nEND:VCALENDAR", "tz"],
+    [
+      "the first one anywhere wins",
+      "BEGIN:VCALENDAR\nBEGIN:VTIMEZONE\nUID:tz\nEND:VTIMEZONE\nUID:ev\nEND:VCALENDAR",
+      "tz",
+    ],
     ["tab continuation", "UID:a\n\tb\n c\nX:d\n e", "abc"],
     ["not parsed at all", "UID:a\nEND:X\nEND:Y", "a"],
   ])("%s", (_name, raw, uid) => {

@@ -70,10 +70,13 @@ describe("compareCodePoints() sorts by code point", () => {
     const reference = (a: string, b: string) => {
       const x = codePoints(a);
       const y = codePoints(b);
-      for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return Math.sign(x[i]! - y[i]!);
+      for (let i = 0; i < Math.min(x.length, y.length); i++)
+        if (x[i] !== y[i]) return Math.sign(x[i]! - y[i]!);
       return Math.sign(x.length - y.length);
     };
-    const text = fc.string({ unit: fc.constantFrom("a", "\ud7ff", "\ue000", "\uffff", "\u{10000}", "\u{1f600}") });
+    const text = fc.string({
+      unit: fc.constantFrom("a", "\ud7ff", "\ue000", "\uffff", "\u{10000}", "\u{1f600}"),
+    });
     fc.assert(fc.property(text, text, (a, b) => Math.sign(compareCodePoints(a, b)) === reference(a, b)));
   });
 

@@ -12,7 +12,10 @@ export class ParseError extends InvalidItemError {
   /** The 1-based line (in the split input) where parsing stopped, when there is one. */
   readonly line: number | undefined;
 
-  constructor(message: string, options?: { line?: number; href?: string; location?: string; cause?: unknown }) {
+  constructor(
+    message: string,
+    options?: { line?: number; href?: string; location?: string; cause?: unknown },
+  ) {
     super(message, options);
     this.line = options?.line;
   }
