@@ -1,5 +1,6 @@
-import { Component, deleteProperty, getProperty, ParseError } from "./component.ts";
+import { Component, ParseError } from "./component.ts";
 import { Item } from "./item.ts";
+import { deleteProperty, getProperty } from "./properties.ts";
 import { pyStrip } from "./python.ts";
 
 const EVENT_LIKE = new Set(["VEVENT", "VTODO", "VJOURNAL"]);

@@ -1,4 +1,5 @@
 import { InvalidItemError } from "../errors.ts";
+import { deleteProperty, getProperty, LINE_BREAK } from "./properties.ts";
 import { isPyBlank, pySplitlines, pyStrip } from "./python.ts";
 
 /**
@@ -54,12 +55,49 @@ export class Component {
    *   `Found N components, expected one.` when `multiple` is false
    */
   static parse(input: string | readonly string[], multiple = false): Component[] {
-    const result = parseLines(typeof input === "string" ? pySplitlines(input) : input);
+    const result = Component.tryParse(input);
     if (result instanceof ParseError) throw result;
     if (!multiple && result.length !== 1) {
       throw new ParseError(`Found ${result.length} components, expected one.`);
     }
     return result;
+  }
+
+  /**
+   * The parser behind {@link Component.parse}, returning the error instead of throwing it: hashing falls back
+   * to the raw text on failure and should not pay for a stack trace.
+   */
+  static tryParse(input: string | readonly string[]): Component[] | ParseError {
+    const lines = typeof input === "string" ? pySplitlines(input) : input;
+    const stack: Component[] = [];
+    const top: Component[] = [];
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]!;
+      if (line.startsWith("BEGIN:")) {
+        stack.push(new Component(pyStrip(line.slice(6)).toUpperCase()));
+      } else if (line.startsWith("END:")) {
+        const component = stack.pop();
+        if (component === undefined) return new ParseError(`Parsing error at line ${i + 1}`, { line: i + 1 });
+        // Since vdirsyncer 0.19.3 the END name must match; 0.19.0 accepted any.
+        const endName = pyStrip(line.slice(4)).toUpperCase();
+        if (endName !== component.name) {
+          return new ParseError(`Got END:${endName}, expected END:${component.name} at line ${i + 1}`, {
+            line: i + 1,
+          });
+        }
+        const parent = stack[stack.length - 1];
+        if (parent === undefined) top.push(component);
+        else parent.subcomponents.push(component);
+      } else if (!isPyBlank(line)) {
+        const current = stack[stack.length - 1];
+        if (current === undefined) return new ParseError(`Parsing error at line ${i + 1}`, { line: i + 1 });
+        current.props.push(line);
+      }
+    }
+    if (stack.length > 0) {
+      return new ParseError(`Missing END for component(s): ${stack.map((c) => c.name).join(", ")}`);
+    }
+    return top;
   }
 
   /**
@@ -77,7 +115,7 @@ export class Component {
     return out;
   }
 
-  /** @internal appends {@link toLines} to `out` without intermediate arrays. */
+  /** Appends the lines of {@link toLines} to `out`, without building intermediate arrays. */
   appendLines(out: string[]): void {
     out.push(`BEGIN:${this.name}`);
     for (const line of this.props) out.push(line);
@@ -135,100 +173,4 @@ export class Component {
     }
     return true;
   }
-}
-
-/**
- * The lazy parser itself. Returns the error instead of throwing so that hashing, which falls back to the raw
- * text on failure, does not pay for a stack trace.
- * @internal
- */
-export function parseLines(lines: readonly string[]): Component[] | ParseError {
-  const stack: Component[] = [];
-  const top: Component[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (line.startsWith("BEGIN:")) {
-      stack.push(new Component(pyStrip(line.slice(6)).toUpperCase()));
-    } else if (line.startsWith("END:")) {
-      const component = stack.pop();
-      if (component === undefined) return new ParseError(`Parsing error at line ${i + 1}`, { line: i + 1 });
-      // Since vdirsyncer 0.19.3 the END name must match; 0.19.0 accepted any.
-      const endName = pyStrip(line.slice(4)).toUpperCase();
-      if (endName !== component.name) {
-        return new ParseError(`Got END:${endName}, expected END:${component.name} at line ${i + 1}`, {
-          line: i + 1,
-        });
-      }
-      const parent = stack[stack.length - 1];
-      if (parent === undefined) top.push(component);
-      else parent.subcomponents.push(component);
-    } else if (!isPyBlank(line)) {
-      const current = stack[stack.length - 1];
-      if (current === undefined) return new ParseError(`Parsing error at line ${i + 1}`, { line: i + 1 });
-      current.props.push(line);
-    }
-  }
-  if (stack.length > 0) {
-    return new ParseError(`Missing END for component(s): ${stack.map((c) => c.name).join(", ")}`);
-  }
-  return top;
-}
-
-// Any of Python's line boundaries (see python.ts).
-const LINE_BREAK = /[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]/;
-
-function isContinuation(line: string): boolean {
-  const c = line.charCodeAt(0);
-  return c === 0x20 || c === 0x09;
-}
-
-/**
- * vdirsyncer's `_Component.__getitem__` over a flat list of lines.
- * @internal
- */
-export function getProperty(lines: readonly string[], key: string): string | undefined {
-  const plain = `${key}:`;
-  const withParams = `${key};`;
-  let i = 0;
-  let value: string | undefined;
-  for (; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (line.startsWith(plain)) {
-      value = line.slice(plain.length);
-      break;
-    }
-    if (line.startsWith(withParams)) {
-      // Python's `rest.split(":", 1)[-1]`: without a colon the whole rest is the value.
-      const rest = line.slice(withParams.length);
-      const colon = rest.indexOf(":");
-      value = colon === -1 ? rest : rest.slice(colon + 1);
-      break;
-    }
-  }
-  if (value === undefined) return undefined;
-  for (i++; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (!isContinuation(line)) break;
-    value += line.slice(1);
-  }
-  return value;
-}
-
-/**
- * vdirsyncer's `_Component.__delitem__` (≥ 0.20.0) over a flat list of lines; returns a new list.
- * @internal
- */
-export function deleteProperty(lines: readonly string[], key: string): string[] {
-  const plain = `${key}:`;
-  const withParams = `${key};`;
-  const out: string[] = [];
-  let deleting = false;
-  for (const line of lines) {
-    if (line.startsWith(plain) || line.startsWith(withParams)) deleting = true;
-    else if (!(deleting && isContinuation(line))) {
-      deleting = false;
-      out.push(line);
-    }
-  }
-  return out;
 }

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { InvalidItemError } from "../errors.ts";
-import { Component, deleteProperty, getProperty, parseLines } from "./component.ts";
+import { Component } from "./component.ts";
+import { deleteProperty, getProperty, LINE_BREAK } from "./properties.ts";
 import { isPyBlank, pySplitlines, pyStrip, sortByCodePoint } from "./python.ts";
 
 export { normalizeMetaValue } from "./meta.ts";
@@ -31,7 +32,6 @@ const IGNORED_FIRST_CHARS = new Set(IGNORED_PROPERTIES.map((k) => k.charCodeAt(0
 const KEY_SCAN_LIMIT = Math.max(...IGNORED_PROPERTIES.map((k) => k.length)) + 1;
 
 const ITEM_COMPONENTS = new Set(["VEVENT", "VTODO", "VJOURNAL", "VCARD"]);
-const LINE_BREAK = /[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]/;
 
 /**
  * One item (a VEVENT/VTODO/VJOURNAL with its VCALENDAR wrapper, or a VCARD) as raw text.
@@ -81,7 +81,7 @@ export class Item {
    * A fresh tree on every call, because components are mutable and the item is not.
    */
   get parsed(): Component | undefined {
-    const result = parseLines(this.#splitLines());
+    const result = Component.tryParse(this.#splitLines());
     return result instanceof Error || result.length !== 1 ? undefined : result[0];
   }
 
@@ -146,7 +146,7 @@ function normalizeLines(rawLines: readonly string[], raw?: string): string {
       break;
     case "reordered": {
       // Some component has properties after a subcomponent: only a real tree gives the serialised order.
-      const root = (parseLines(rawLines) as Component[])[0]!;
+      const root = (Component.tryParse(rawLines) as Component[])[0]!;
       root.subcomponents = root.subcomponents.filter((c) => c.name !== "VTIMEZONE");
       deleteIgnored(root.toLines(), kept);
       break;
