@@ -25,10 +25,10 @@ import {
 describe("hostile UIDs, filesystem to filesystem", () => {
   it("never create a path outside the collection folders", async () => {
     const root = tempDir();
-    const escape = `interop-escape-${randomUUID()}`;
+    const escapee = `interop-escapee-${randomUUID()}`;
     const uids = [
       "../../x",
-      `../../../${escape}`,
+      `../../../${escapee}`,
       "a/b",
       "/etc/passwd-like",
       ".",
@@ -54,8 +54,8 @@ describe("hostile UIDs, filesystem to filesystem", () => {
 
     const outside = walk(root).filter((p) => !/^(a\/work|b\/work|status)\//.test(p) && p !== "config");
     expect(outside).toEqual([]);
-    // Nothing climbed out of the root either (`../../../<escape>` from b/work is the root's parent).
-    expect(existsSync(resolve(root, "..", escape))).toBe(false);
+    // Nothing climbed out of the root either (`../../../<escapee>` from b/work is the root's parent).
+    expect(existsSync(resolve(root, "..", escapee))).toBe(false);
     expect(existsSync(resolve(root, "x"))).toBe(false);
     // Nested folders inside a collection would be just as wrong.
     expect(walk(root).filter((p) => /^[ab]\/work\/.*\//.test(p))).toEqual([]);
