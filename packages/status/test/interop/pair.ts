@@ -194,7 +194,7 @@ export async function syncPair(options: SyncPairOptions): Promise<PairRun> {
     warn: (m) => run.warnings.push(m),
     error: (m) => run.warnings.push(m),
   };
-  const lock = await lockPair(statusPath, pair);
+  const lock = await lockPair(statusPath, pair, { log });
   try {
     for (const [name, deltas] of cache.collections) {
       log.info(`Syncing ${name === null ? pair : `${pair}/${name}`}`);
