@@ -26,8 +26,10 @@ export type Side = "a" | "b";
 /**
  * The status of one (pair, collection).
  *
- * Writes MUST be durable when the call returns: the engine records each applied action at once, so a killed
- * process leaves a status where every row is either the old one or the new one.
+ * The engine records each applied action at once, so a killed process leaves a status where every row is either
+ * the old one or the new one. `record`/`forget` MAY group writes for a short time (a fraction of a second) to
+ * save an fsync per item: a row lost that way describes a write whose result looks the same on both sides, which
+ * the next sync re-derives without transfers. `commit` and `setState` MUST be durable when they return.
  */
 export interface CollectionStatus {
   /** Every row of the stored status. */

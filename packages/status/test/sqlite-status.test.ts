@@ -5,7 +5,13 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { isVdirsyncerError, type StatusRow } from "@vdirsyncer/core";
 import { describe, expect, it } from "vitest";
-import { fromLegacyStatus, openCollectionStatus, toLegacyStatus } from "../src/sqlite-status.ts";
+import {
+  fromLegacyStatus,
+  GROUP_MS,
+  GROUP_ROWS,
+  openCollectionStatus,
+  toLegacyStatus,
+} from "../src/sqlite-status.ts";
 import { collectingLog, firstLine, PYTHON, python, tempDir } from "./helpers.ts";
 
 const row = (ident: string, hrefA: string | null, hrefB: string | null, hash = `h-${ident}`): StatusRow => ({
@@ -55,6 +61,20 @@ describe("openCollectionStatus", () => {
     expect(existsSync(join(dir, "x.items"))).toBe(false);
   });
 
+  it("writes recorded rows in groups: after GROUP_MS, or at once at GROUP_ROWS", async () => {
+    const dir = tempDir();
+    const s = openCollectionStatus(dir, "p", "c");
+    const other = openCollectionStatus(dir, "p", "c");
+    s.record(row("one", "1.ics", "x1.ics"));
+    expect(other.rows()).toHaveLength(0);
+    await new Promise((r) => setTimeout(r, GROUP_MS + 50));
+    expect(other.rows().map((r) => r.ident)).toEqual(["one"]);
+    for (let i = 0; i < GROUP_ROWS; i++) s.record(row(`r${i}`, `r${i}.ics`, `y${i}.ics`));
+    expect(other.rows()).toHaveLength(GROUP_ROWS + 1);
+    other.close();
+    s.close();
+  });
+
   it("records rows durably and drops other rows holding the same href", () => {
     const dir = tempDir();
     const s = openCollectionStatus(dir, "p", "c");
@@ -72,10 +92,11 @@ describe("openCollectionStatus", () => {
         row("three", "1.ics", "x3.ics", "new-hash"),
       ]),
     );
-    // Durable without close(): a second connection sees it.
+    // Durable without close() once written (rows() wrote the group): a second connection sees it.
     const other = openCollectionStatus(dir, "p", "c");
     expect(other.rows()).toHaveLength(3);
     s.forget("three");
+    s.flush();
     expect(
       other
         .rows()
@@ -294,6 +315,7 @@ c.execute("BEGIN EXCLUSIVE TRANSACTION"); print("locked", flush=True); sys.stdin
       let err: unknown;
       try {
         s.record(row("x", "x.ics", "x.ics"));
+        s.flush();
       } catch (e) {
         err = e;
       }
