@@ -1,17 +1,7 @@
-import type { Item } from "@vdirsyncer/core";
+import { IGNORED_PROPERTIES, type Item } from "@vdirsyncer/core";
 
 // The properties vdirsyncer's hash ignores (spec/sync.md, IGNORE_PROPS).
-const IGNORED = [
-  "PRODID",
-  "METHOD",
-  "X-RADICALE-NAME",
-  "X-WR-CALNAME",
-  "REV",
-  "LAST-MODIFIED",
-  "CREATED",
-  "DTSTAMP",
-  "UID",
-];
+const IGNORED = IGNORED_PROPERTIES;
 
 /**
  * A readable approximation of what `Item.hash` hashes: unfolded content lines without VTIMEZONE blocks and without

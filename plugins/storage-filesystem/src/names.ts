@@ -41,17 +41,3 @@ export function isPlainFileName(name: string): boolean {
     !name.includes("\0")
   );
 }
-
-// Python's str.isspace() characters. JavaScript's trim() differs: it keeps U+001C..U+001F and U+0085 and strips
-// U+FEFF, so metadata would normalise differently from vdirsyncer's `normalize_meta_value`.
-const PY_SPACE =
-  "\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000";
-
-/** Python's `str.strip()`: removes Python whitespace from both ends. */
-export function pythonStrip(text: string): string {
-  let start = 0;
-  let end = text.length;
-  while (start < end && PY_SPACE.includes(text[start]!)) start++;
-  while (end > start && PY_SPACE.includes(text[end - 1]!)) end--;
-  return text.slice(start, end);
-}

@@ -17,6 +17,7 @@ import {
   META_KEYS,
   type MetaKey,
   NotFoundError,
+  pyStrip,
   type StorageContext,
   UnsupportedError,
   UserError,
@@ -27,7 +28,7 @@ import {
 import { codeOf, replaceFile, syncDir, TargetExistsError, writeNewFile } from "./atomic.ts";
 import { type Codec, resolveCodec } from "./codec.ts";
 import { IO_CONCURRENCY, mapBounded } from "./concurrency.ts";
-import { hrefForIdent, isPlainFileName, pythonStrip, randomHref } from "./names.ts";
+import { hrefForIdent, isPlainFileName, randomHref } from "./names.ts";
 import { expandPath, type FilesystemOptions } from "./options.ts";
 
 /**
@@ -190,7 +191,7 @@ export class VdirCollection implements WritableCollection {
       throw err;
     }
     try {
-      return pythonStrip(this.#codec.decode(bytes));
+      return pyStrip(this.#codec.decode(bytes));
     } catch (cause) {
       throw new InvalidItemError(
         `Cannot read the ${key} of ${this.dir}: ${path} is not valid ${this.#codec.label} text.`,
@@ -222,7 +223,7 @@ export class VdirCollection implements WritableCollection {
     }
     let bytes: Uint8Array;
     try {
-      bytes = this.#codec.encode(pythonStrip(value));
+      bytes = this.#codec.encode(pyStrip(value));
     } catch (cause) {
       throw new InvalidItemError(`Cannot write the ${key} of ${this.dir}: ${(cause as Error).message}.`, {
         cause,

@@ -1,9 +1,8 @@
 // Metadata files: color, displayname, description, order (vdirsyncer's get_meta/set_meta).
 import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { MetaKey } from "@vdirsyncer/core";
+import { type MetaKey, pyStrip } from "@vdirsyncer/core";
 import { describe, expect, it } from "vitest";
-import { pythonStrip } from "../src/names.ts";
 import { collect, freshDir, openDir } from "./helpers.ts";
 
 describe("metadata", () => {
@@ -74,7 +73,7 @@ describe("metadata", () => {
   });
 });
 
-describe("pythonStrip()", () => {
+describe("pyStrip() as the metadata normalisation", () => {
   const cases: [string, string][] = [
     [" \t\r\nx\n", "x"],
     ["\x1c\x1d\x1e\x1fx\x85", "x"], // Python whitespace that String.prototype.trim keeps
@@ -83,7 +82,6 @@ describe("pythonStrip()", () => {
     ["", ""],
   ];
   for (const [input, output] of cases) {
-    it(`${JSON.stringify(input)} -> ${JSON.stringify(output)}`, () =>
-      expect(pythonStrip(input)).toBe(output));
+    it(`${JSON.stringify(input)} -> ${JSON.stringify(output)}`, () => expect(pyStrip(input)).toBe(output));
   }
 });
