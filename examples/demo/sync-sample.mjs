@@ -26,7 +26,9 @@ const log = {
 async function create(definition, instance, raw) {
   const result = await definition.options["~standard"].validate(raw);
   if (result.issues) {
-    throw new Error(`${instance}: ${result.issues.map((i) => `${i.path?.join(".") ?? ""} ${i.message}`).join("; ")}`);
+    throw new Error(
+      `${instance}: ${result.issues.map((i) => `${i.path?.join(".") ?? ""} ${i.message}`).join("; ")}`,
+    );
   }
   return definition.create(result.value, { instance, log, fetch, signal: AbortSignal.timeout(60_000) });
 }
@@ -48,7 +50,8 @@ try {
     trash: createDiskTrash(statusPath, pair, "sample"),
     partialSync: "revert",
     log,
-    onError: (err) => console.error(`error: ${pair}/sample: ${err.message}${err.hint ? `\n  hint: ${err.hint}` : ""}`),
+    onError: (err) =>
+      console.error(`error: ${pair}/sample: ${err.message}${err.hint ? `\n  hint: ${err.hint}` : ""}`),
   });
   status.close?.();
   const files = (await readdir(target.href)).filter((f) => f.endsWith(".ics")).sort();
