@@ -572,6 +572,25 @@ describe("sync: read_only and partial_sync", () => {
     expect(await raws(b.collection)).toEqual([event("1").raw]);
   });
 
+  it("still writes a merged result to b when read-only a is ignored (partial_sync = ignore)", async () => {
+    const a = plain();
+    const b = plain();
+    const status = createMemoryStatus();
+    const w = await a.collection.upload(event("1"));
+    await sync(a.collection, b.collection, status);
+    a.data.items.set(w.href, { etag: "A2", item: event("1", "A") });
+    await b.collection.update("1", event("1", "B"), b.data.items.get("1")!.etag);
+    const merged = event("1", "A+B");
+    const report = await sync(a.collection, b.collection, status, {
+      readOnlyA: true,
+      partialSync: "ignore",
+      conflictResolution: () => merged,
+    });
+    expect(report.errors).toEqual([]);
+    expect(await raws(b.collection)).toEqual([merged.raw]);
+    expect(await raws(a.collection)).toEqual([event("1", "A").raw]);
+  });
+
   it("skips deletions on a no_delete side, which brings the item back next time", async () => {
     const a = plain();
     const b = plain();

@@ -239,9 +239,13 @@ async function runAction(action: SyncAction, state: ExecutionState): Promise<"do
         nameB: state.names.b,
       });
       let outcome: "done" | "ignored" = "done";
+      // Compare with the versions before any write: an "ignore" on one side rolls the whole ident back, and the
+      // other side must still be compared with (and written over) what it holds now, not the old status.
+      const before = { a: entry?.a, b: entry?.b };
       for (const side of SIDES) {
-        const current = state.next.get(action.ident)?.[side];
+        const current = before[side];
         if (current && winner.hash !== current.hash) {
+          setEntry(state, action.ident, side, current);
           if ((await writeItem(state, "update", side, action.ident, winner)) === "ignored")
             outcome = "ignored";
         }
