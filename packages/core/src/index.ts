@@ -3,6 +3,7 @@ export * from "./item/collection.ts";
 export * from "./item/component.ts";
 export * from "./item/item.ts";
 export * from "./item/python.ts";
+export * from "./repair.ts";
 export * from "./status.ts";
 export * from "./storage/contract.ts";
 export * from "./storage/define.ts";
