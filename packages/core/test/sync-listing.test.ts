@@ -1,6 +1,11 @@
 // Incremental listing: the ctag gate and sync-token deltas, and when they must not be trusted.
 import { describe, expect, it } from "vitest";
-import { createMemoryStatus, SyncTokenExpiredError, type WritableCollection } from "../src/index.ts";
+import {
+  createMemoryStatus,
+  SyncTokenExpiredError,
+  UnsupportedError,
+  type WritableCollection,
+} from "../src/index.ts";
 import { counted, event, memorySide, raws, sync } from "./sync-helpers.ts";
 
 describe("sync: incremental listing", () => {
@@ -89,5 +94,26 @@ describe("sync: incremental listing", () => {
     const again = await sync(a.collection, b.collection, status);
     expect(again.reported.map((e) => e.code)).toEqual(["SYNC_CONFLICT"]);
     expect([again.listing.a.method, again.listing.b.method]).toEqual(["full", "full"]);
+  });
+});
+
+describe("sync: a storage that cannot report changes", () => {
+  it("falls back to list() when changes() throws UnsupportedError, and forgets the token", async () => {
+    const a = memorySide();
+    const b = memorySide();
+    const status = createMemoryStatus();
+    await a.collection.upload(event("1"));
+    await sync(a.collection, b.collection, status);
+    expect(status.state.get("b.syncToken")).toBeDefined();
+    const noDelta: WritableCollection = Object.create(b.collection);
+    noDelta.changes = async () => {
+      throw new UnsupportedError("sync-collection is not supported by this server");
+    };
+    noDelta.collectionTag = async () => "different";
+    await b.collection.upload(event("2"));
+    const report = await sync(a.collection, noDelta, status);
+    expect(report.listing.b.method).toBe("full");
+    expect(await raws(a.collection)).toEqual([event("1").raw, event("2").raw].sort());
+    expect(status.state.has("b.syncToken")).toBe(false);
   });
 });

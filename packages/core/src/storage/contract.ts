@@ -123,6 +123,8 @@ export interface ReadableCollection {
    * Reports what changed since `token` (RFC 6578 sync-collection). `undefined` asks for the initial state:
    * every item appears in `changed`.
    * @throws {SyncTokenExpiredError} the token is no longer valid; the engine then lists in full
+   * @throws {UnsupportedError} this collection cannot report changes now (a server without sync-collection, a
+   *   filtered listing); the engine then uses `list()`
    */
   changes?(token: string | undefined): Promise<ChangeSet>;
 }

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { isVdirsyncerError } from "../errors.ts";
 import type { CollectionStatus, Side, StatusRow } from "../status.ts";
-import type { ReadableCollection } from "../storage/contract.ts";
+import type { ChangeSet, ReadableCollection } from "../storage/contract.ts";
 import { DuplicateHrefError } from "./errors.ts";
 
 /** How a side's listing was obtained: in full, from an unchanged ctag, or as a delta since a sync token. */
@@ -45,6 +45,33 @@ export function stateKey(side: Side, name: "ctag" | "syncToken" | "digest" | "fu
 }
 
 /**
+ * Calls `changes(token)`, starting over from no token when the token expired. `undefined` when the storage cannot
+ * report changes for this collection (it threw {@link UnsupportedError}, e.g. a server without sync-collection):
+ * the caller then lists in full.
+ */
+async function listChanges(
+  collection: ReadableCollection,
+  token: string | undefined,
+): Promise<{ changes: ChangeSet; token: string | undefined } | undefined> {
+  const call = async (t: string | undefined) => {
+    try {
+      return await (collection.changes as NonNullable<ReadableCollection["changes"]>)(t);
+    } catch (err) {
+      if (isVdirsyncerError(err, "UNSUPPORTED")) return undefined;
+      throw err;
+    }
+  };
+  try {
+    const changes = await call(token);
+    return changes && { changes, token };
+  } catch (err) {
+    if (token === undefined || !isVdirsyncerError(err, "SYNC_TOKEN_EXPIRED")) throw err;
+    const changes = await call(undefined);
+    return changes && { changes, token: undefined };
+  }
+}
+
+/**
  * Lists one side: through an unchanged ctag or a sync-token delta where the storage offers them and the stored
  * state can be trusted, else in full.
  * @throws {DuplicateHrefError} a full listing yielded the same href twice
@@ -85,16 +112,11 @@ export async function listSide(
     }
   }
 
-  if (collection.changes) {
-    let token = trusted ? storedToken : undefined;
-    let changes: Awaited<ReturnType<NonNullable<ReadableCollection["changes"]>>>;
-    try {
-      changes = await collection.changes(token);
-    } catch (err) {
-      if (token === undefined || !isVdirsyncerError(err, "SYNC_TOKEN_EXPIRED")) throw err;
-      token = undefined;
-      changes = await collection.changes(undefined);
-    }
+  const delta = collection.changes
+    ? await listChanges(collection, trusted ? storedToken : undefined)
+    : undefined;
+  if (delta) {
+    const { changes, token } = delta;
     state[stateKey(side, "syncToken")] = changes.token;
     if (token === undefined) {
       const refs = new Map<string, string>();
@@ -110,6 +132,8 @@ export async function listSide(
     for (const ref of changes.changed) refs.set(ref.href, ref.etag);
     return { refs, method: "delta", state };
   }
+  // The storage has no usable token right now (`changes()` threw UnsupportedError): forget any old one.
+  if (collection.changes) state[stateKey(side, "syncToken")] = undefined;
 
   const refs = new Map<string, string>();
   for await (const ref of collection.list()) {
