@@ -1,0 +1,84 @@
+/**
+ * The public shape of `@vdirsyncer/dav`, fixed first so that the CalDAV and CardDAV plugins can be written against
+ * it while the layer is built. The implementations live in the other files of this package.
+ */
+import type { CollectionInfo, Logger, WritableCollection } from "@vdirsyncer/core";
+
+/** The session options every DAV storage takes (spec/config.md §7.3), keys in our casing. */
+export interface DavSessionOptions {
+  /** Base, principal, home-set or collection URL; a trailing `/` is added (vdirsyncer does the same). */
+  url: string;
+  username?: string;
+  password?: string;
+  /** `null`/absent means basic when both username and password are set. */
+  auth?: "basic" | "digest" | null;
+  /** Path to a PEM CA bundle that replaces the system CAs. */
+  verify?: string | null;
+  /** SHA-256 hex fingerprint of the server's leaf certificate (colons allowed); honoured together with `verify`. */
+  verifyFingerprint?: string | null;
+  /** Client certificate: one combined PEM file, or `[cert, key]`. */
+  authCert?: string | readonly [string, string] | null;
+  /** @default "vdirsyncer/<version>" */
+  useragent?: string;
+  /** Per-request timeout. @default 60_000 */
+  timeoutMs?: number;
+  /** Attempts for retryable failures (5xx, 429, timeouts on safe methods), honouring Retry-After. @default 5 */
+  maxAttempts?: number;
+  /** Most requests in flight at once for this session. @default 8 */
+  maxConcurrency?: number;
+  log?: Logger;
+  signal?: AbortSignal;
+  /** Test hook: called after every HTTP exchange (method, URL, status), e.g. to count requests. Never sees bodies or credentials. */
+  onRequest?: (event: { method: string; url: string; status: number; ms: number }) => void;
+}
+
+/** What a DAV collection holds. */
+export type DavKind = "calendar" | "addressbook";
+
+/** Options of one opened DAV collection. */
+export interface DavCollectionOptions {
+  kind: DavKind;
+  /** Extension for generated hrefs: `.ics` (calendars) or `.vcf` (address books). */
+  fileext: string;
+  /** CalDAV `item_types`: one calendar-query per type instead of PROPFIND (spec/dav.md, List). */
+  itemTypes?: readonly string[];
+  /** CalDAV `start_date`/`end_date`, already evaluated. */
+  timeRange?: { start: Date; end: Date };
+  /** CardDAV `use_vcard_4`: ask for vCard 4.0 in multiget. */
+  useVcard4?: boolean;
+  /** hrefs per multiget REPORT (shrinks after a timeout or 5xx). @default from the server profile */
+  multigetBatchSize?: number;
+  /** multiget REPORTs in flight at once. @default from the server profile */
+  multigetConcurrency?: number;
+}
+
+/**
+ * A DAV collection: the storage contract (list, get, getMany, upload, update, delete, getMeta, setMeta,
+ * collectionTag, changes) over one collection URL. `changes()` throws UnsupportedError when the server has no
+ * sync-collection or a filter is set; SyncTokenExpiredError on an invalid token.
+ */
+export type DavCollection = WritableCollection & {
+  readonly url: string;
+};
+
+/** Signatures of the functions `index.ts` exports (implemented in the other files). */
+export interface DavApi {
+  /** A session: auth (basic, real digest), TLS pins, timeouts, retries, connection reuse. Credentials never logged. */
+  createDavSession(options: DavSessionOptions): DavSession;
+  /** RFC 6764/4791/6352 discovery as spec/dav.md (home set first, then principal, well-known). `config` is `{ url }`. */
+  discoverCollections(session: DavSession, kind: DavKind): AsyncIterable<CollectionInfo>;
+  /** Creates a collection under the home set (MKCALENDAR / extended MKCOL), returning it; `null` = the configured URL. */
+  createDavCollection(session: DavSession, kind: DavKind, id: string | null, props?: { displayName?: string; color?: string }): Promise<CollectionInfo>;
+  openDavCollection(session: DavSession, url: string, options: DavCollectionOptions): DavCollection;
+  /** vdirsyncer's `_normalize_href` (Python urljoin + quote(unquote(x), "/@")), bit for bit. */
+  normalizeHref(base: string, href: string): string;
+}
+
+/** An HTTP session against one DAV server. */
+export interface DavSession {
+  /** The configured URL with a trailing `/`. */
+  readonly url: string;
+  /** A `fetch` that adds auth, TLS settings, the user agent, timeouts and retries (for tsdav and our own requests). */
+  readonly fetch: typeof fetch;
+  close(): Promise<void>;
+}
