@@ -1,1 +1,2 @@
+export * from "./ini.ts";
 export * from "./model.ts";

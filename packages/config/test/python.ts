@@ -1,0 +1,12 @@
+/** Runs the real Python reference (configparser, vdirsyncer) for cross-checks; fails loudly without it. */
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+
+export const PYTHON = "/usr/bin/python3";
+
+/** Runs `script` with `input` as JSON on stdin and returns its JSON stdout. */
+export function runPython<T>(script: string, input: unknown): T {
+  if (!existsSync(PYTHON)) throw new Error(`${PYTHON} is missing: the cross-check against Python cannot run`);
+  const out = execFileSync(PYTHON, ["-c", script], { input: JSON.stringify(input), maxBuffer: 1 << 28 });
+  return JSON.parse(out.toString("utf8")) as T;
+}
