@@ -1,1 +1,21 @@
-export {};
+export { freePort, requireBinary } from "./process.ts";
+export {
+  countItems,
+  type SeedItem,
+  type SeedResult,
+  sampleContact,
+  sampleEvent,
+  seedCollection,
+  seedRadicaleCollection,
+  seedXandikosCollection,
+} from "./seed.ts";
+export {
+  authHeaders,
+  type RadicaleOptions,
+  type ServerKind,
+  type StartOptions,
+  startRadicale,
+  startServer,
+  startXandikos,
+  type TestServer,
+} from "./servers.ts";

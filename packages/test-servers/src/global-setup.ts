@@ -1,0 +1,4 @@
+import { setupServers } from "./vitest.ts";
+
+/** vitest `globalSetup` entry: starts Radicale and Xandikos once per project (see {@link setupServers}). */
+export default setupServers;
