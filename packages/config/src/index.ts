@@ -1,2 +1,4 @@
 export * from "./ini.ts";
 export * from "./model.ts";
+export * from "./paths.ts";
+export * from "./validate.ts";

@@ -12,15 +12,25 @@ export interface ConfigSource {
   file: string | undefined;
   /** The section header as written, e.g. `storage my_calendar`. */
   section: string;
+  /** 1-based line of the section header (INI files only). */
+  line?: number;
+  /** 1-based line of each key as written (INI files only), for messages that name a key. */
+  lines?: Record<string, number>;
 }
 
 /** `<key>.fetch`: how to fetch a value at run time (spec/config.md §8). */
-export type FetchStrategy = readonly ["command", ...string[]] | readonly ["shell", ...string[]] | readonly ["prompt", string];
+export type FetchStrategy =
+  | readonly ["command", ...string[]]
+  | readonly ["shell", ...string[]]
+  | readonly ["prompt", string];
 
 /** A `[storage NAME]` section. */
 export interface StorageSection {
   name: string;
-  /** The storage `type` as written (may carry a `/suffix` such as `filesystem/icalendar`, or be a package name). */
+  /**
+   * The storage `type` as written (may carry a `/suffix` such as `filesystem/icalendar`, or be a package name).
+   * Empty when the type is fetched (`type.fetch`): the fetcher's result then has `type`.
+   */
   type: string;
   /** `read_only`. @default false */
   readOnly: boolean;
@@ -74,7 +84,10 @@ export interface Config {
   /** The file it came from; `undefined` for a config object given in code. */
   file: string | undefined;
   format: "ini" | "cosmiconfig";
-  /** `[general] status_path`, `~`-expanded and normalised (relative paths stay relative to the working directory, as in vdirsyncer). */
+  /**
+   * `[general] status_path`, `~`-expanded, normalised and joined with the config file's directory, as vdirsyncer
+   * does (so a relative path is relative to the file; with a relative file name, to the working directory).
+   */
   statusPath: string;
   /** In config order. */
   pairs: Map<string, PairSection>;
@@ -97,7 +110,10 @@ export interface UserConfig {
       implicit?: "create";
     }
   >;
-  storages?: Record<string, { type: string; read_only?: boolean; no_delete?: boolean; [key: string]: unknown }>;
+  storages?: Record<
+    string,
+    { type: string; read_only?: boolean; no_delete?: boolean; [key: string]: unknown }
+  >;
 }
 
 /** Declares a config in code with type checking: `export default defineConfig({ … })`. */
