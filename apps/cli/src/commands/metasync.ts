@@ -1,0 +1,58 @@
+/**
+ * `vdirsyncer metasync [COLLECTION…]`: syncs the pair's `metadata` keys (displayname, color, …). Pairs run one
+ * after another, the collections of one pair at once; the first failing pair stops the rest, as in vdirsyncer.
+ */
+import { type MetaKey, metasyncCollection } from "@vdirsyncer/core";
+import { openMetaStatus } from "@vdirsyncer/status";
+import type { ArgumentsCamelCase, Argv, CommandModule } from "yargs";
+import { statusPath } from "../collections.ts";
+import type { AppContext } from "../context.ts";
+import { reportError } from "../errors.ts";
+import { openCollection } from "../storages.ts";
+import { selectTargets, statusNameOf } from "../targets.ts";
+
+/** Runs `metasync`; returns the exit code. */
+export async function runMetasync(ctx: AppContext, args: readonly string[]): Promise<number> {
+  const { out } = ctx;
+  const targets = await selectTargets(ctx, args);
+  const root = await statusPath(ctx);
+  for (const { resolved, collections } of targets) {
+    const { pair } = resolved;
+    const results = await Promise.all(
+      collections.map(async (c) => {
+        const name = statusNameOf(pair.name, c.name);
+        try {
+          out.info(`Metasyncing ${name}`);
+          const a = await openCollection(ctx, resolved.a, c.a, { create: true });
+          const b = await openCollection(ctx, resolved.b, c.b, { create: true });
+          await metasyncCollection({
+            a: { name: a.instance, collection: a.collection, readOnly: a.readOnly },
+            b: { name: b.instance, collection: b.collection, readOnly: b.readOnly },
+            keys: pair.metadata as readonly MetaKey[],
+            status: openMetaStatus(root, pair.name, c.name, { log: out }),
+            conflictResolution: pair.conflictResolution,
+            log: out,
+          });
+          return true;
+        } catch (err) {
+          reportError(out, err, name);
+          return false;
+        }
+      }),
+    );
+    if (results.includes(false)) return 1;
+  }
+  return 0;
+}
+
+/** The yargs module of `metasync`. */
+export function metasyncCommand(run: (handler: (ctx: AppContext) => Promise<number>) => void): CommandModule {
+  return {
+    command: "metasync [collections..]",
+    describe: "Synchronize metadata of the given collections or pairs. See the `sync` command for usage.",
+    builder: (y: Argv) =>
+      y.positional("collections", { type: "string", array: true, describe: "PAIR or PAIR/COLLECTION" }),
+    handler: (argv: ArgumentsCamelCase) =>
+      run((ctx) => runMetasync(ctx, ((argv.collections as string[] | undefined) ?? []).map(String))),
+  };
+}

@@ -1,0 +1,358 @@
+/**
+ * `vdirsyncer sync [COLLECTION…] [--force-delete] [--dry-run] [--json]`: syncs the cached collections of the
+ * given pairs, all collections of all pairs at once (bounded), one failing collection not stopping the others.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import {
+  type CollectionStatus,
+  createMemoryStatus,
+  createMemoryStorage,
+  isVdirsyncerError,
+  type SyncAction,
+  type SyncEvent,
+  syncCollection,
+  UserError,
+  type VdirsyncerError,
+} from "@vdirsyncer/core";
+import {
+  createDiskTrash,
+  fromLegacyStatus,
+  lockPair,
+  openCollectionStatus,
+  type PairLock,
+  statusFilePath,
+} from "@vdirsyncer/status";
+import type { ArgumentsCamelCase, Argv, CommandModule } from "yargs";
+import { type PairCollection, type ResolvedPair, statusPath } from "../collections.ts";
+import type { AppContext } from "../context.ts";
+import { hintFor, reportError } from "../errors.ts";
+import { runPool } from "../pool.ts";
+import { Progress } from "../progress.ts";
+import { type OpenedCollection, openCollection } from "../storages.ts";
+import { selectTargets, statusNameOf } from "../targets.ts";
+
+/** How many collections sync at once. */
+export const SYNC_CONCURRENCY = 4;
+
+/** Options of {@link runSync}. */
+export interface SyncCommandOptions {
+  collections: string[];
+  forceDelete: boolean;
+  dryRun: boolean;
+  json: boolean;
+}
+
+/** What one collection did, for `--json` and the summary. */
+interface Counts {
+  uploads: number;
+  updates: number;
+  deletes: number;
+  conflicts: number;
+  errors: number;
+}
+
+function zero(): Counts {
+  return { uploads: 0, updates: 0, deletes: 0, conflicts: 0, errors: 0 };
+}
+
+function count(counts: Counts, action: SyncAction): void {
+  if (action.kind === "upload") counts.uploads++;
+  else if (action.kind === "update") counts.updates++;
+  else if (action.kind === "delete") counts.deletes++;
+  else counts.conflicts++;
+}
+
+function errorJson(err: unknown): Record<string, unknown> {
+  if (isVdirsyncerError(err))
+    return { code: err.code, message: err.message, hint: hintFor(err), ...err.context };
+  return { code: "UNKNOWN", message: err instanceof Error ? err.message : String(err), hint: hintFor(err) };
+}
+
+/**
+ * Reads a collection's status for a dry run without writing anything: the SQLite rows (or a legacy JSON
+ * status) copied into memory. Opening an existing schema-1 database only reads it.
+ */
+function dryRunStatus(root: string, pair: string, collection: string | null): CollectionStatus {
+  const path = statusFilePath(root, pair, collection, "items");
+  const legacy = path.slice(0, -".items".length);
+  const file = existsSync(path) ? path : existsSync(legacy) ? legacy : undefined;
+  if (file === undefined) return createMemoryStatus();
+  const bytes = readFileSync(file);
+  if (bytes[0] === 0x7b)
+    return createMemoryStatus(fromLegacyStatus(JSON.parse(bytes.toString("utf8")), file));
+  if (file !== path) return createMemoryStatus();
+  const status = openCollectionStatus(root, pair, collection);
+  try {
+    return createMemoryStatus([...status.rows()]);
+  } finally {
+    status.close();
+  }
+}
+
+/** The line a dry run prints for one planned action. */
+function describe(
+  action: SyncAction,
+  names: { a: string; b: string },
+  readOnly: { a: boolean; b: boolean },
+  resolution: unknown,
+  partialSync: string,
+): string {
+  const ro = (side: "a" | "b") =>
+    readOnly[side] ? ` (${names[side]} is read-only: partial_sync = "${partialSync}")` : "";
+  switch (action.kind) {
+    case "upload":
+      return `Would copy (upload) item ${action.ident} to ${names[action.side]}${ro(action.side)}`;
+    case "update":
+      return `Would copy (update) item ${action.ident} to ${names[action.side]}${ro(action.side)}`;
+    case "delete":
+      return `Would delete item ${action.ident} from ${names[action.side]}${ro(action.side)}`;
+    case "conflict":
+      if (action.sameContent) return `Would record item ${action.ident} (same content on both sides)`;
+      if (resolution === null || resolution === undefined)
+        return `Would report a conflict for item ${action.ident} (changed on both sides, no conflict_resolution)`;
+      return `Would resolve the conflict for item ${action.ident} (${Array.isArray(resolution) ? resolution.join(" ") : String(resolution)})`;
+  }
+}
+
+/** An empty stand-in for a collection that a real run would create first. */
+async function emptyCollection(ctx: AppContext, resolved: ResolvedPair, side: "a" | "b", c: PairCollection) {
+  const name = statusNameOf(String(resolved[side].instance_name), c.name);
+  ctx.out.info(`Would create collection ${JSON.stringify(c.name)} for storage ${name}`);
+  const storage = createMemoryStorage();
+  return { instance: name, collection: await storage.open(null), readOnly: false, noDelete: false };
+}
+
+/** Runs `sync`; returns the exit code. */
+export async function runSync(ctx: AppContext, options: SyncCommandOptions): Promise<number> {
+  const { out } = ctx;
+  const targets = await selectTargets(ctx, options.collections);
+  const root = await statusPath(ctx);
+  const json = (value: Record<string, unknown>) => {
+    if (options.json) ctx.io.stdout.write(`${JSON.stringify(value)}\n`);
+  };
+  const progress =
+    ctx.io.stderr.isTTY === true && !options.json && out.level !== "DEBUG"
+      ? new Progress(ctx.io.stderr)
+      : undefined;
+  out.progress = progress;
+  const total = zero();
+  let failed = 0;
+  let collections = 0;
+
+  const locks: PairLock[] = [];
+  const tasks: (() => Promise<void>)[] = [];
+  try {
+    for (const { resolved, collections: list } of targets) {
+      const pairName = resolved.pair.name;
+      if (!options.dryRun) {
+        try {
+          locks.push(await lockPair(root, pairName, { log: out }));
+        } catch (err) {
+          reportError(out, err, pairName);
+          failed += list.length;
+          continue;
+        }
+      }
+      for (const c of list) {
+        tasks.push(async () => {
+          const name = statusNameOf(pairName, c.name);
+          const counts = zero();
+          collections++;
+          const ok = await syncOne(ctx, options, root, resolved, c, counts, json, progress);
+          if (!ok) failed++;
+          for (const k of Object.keys(total) as (keyof Counts)[]) total[k] += counts[k];
+          json({ event: "collection", collection: name, status: ok ? "done" : "failed", ...counts });
+        });
+      }
+    }
+    await runPool(tasks, SYNC_CONCURRENCY);
+  } finally {
+    for (const lock of locks) lock.release();
+    progress?.clear();
+    out.progress = undefined;
+  }
+  if (options.dryRun) out.info("Dry run: nothing was written.");
+  json({ event: "summary", ok: failed === 0, collections, ...total });
+  return failed === 0 ? 0 : 1;
+}
+
+/** Syncs one collection; reports its errors; returns whether it synced cleanly. */
+async function syncOne(
+  ctx: AppContext,
+  options: SyncCommandOptions,
+  root: string,
+  resolved: ResolvedPair,
+  c: PairCollection,
+  counts: Counts,
+  json: (value: Record<string, unknown>) => void,
+  progress: Progress | undefined,
+): Promise<boolean> {
+  const { out } = ctx;
+  const { pair } = resolved;
+  const name = statusNameOf(pair.name, c.name);
+  let ok = true;
+  const fail = (err: unknown) => {
+    ok = false;
+    counts.errors++;
+    reportError(out, err, name);
+  };
+  out.info(`Syncing ${name}`);
+  progress?.start(name);
+  let status: CollectionStatus | undefined;
+  try {
+    const open = async (
+      side: "a" | "b",
+    ): Promise<Pick<OpenedCollection, "instance" | "collection" | "readOnly" | "noDelete">> => {
+      const section = resolved[side];
+      const delta = c[side];
+      if (!options.dryRun) return openCollection(ctx, section, delta, { create: true });
+      try {
+        return await openCollection(ctx, section, delta, { create: false });
+      } catch (err) {
+        if (!isVdirsyncerError(err, "COLLECTION_NOT_FOUND")) throw err;
+        return emptyCollection(ctx, resolved, side, c);
+      }
+    };
+    const a = await open("a");
+    const b = await open("b");
+    if (pair.partialSyncSet && !a.readOnly && !b.readOnly) {
+      throw new UserError(
+        "`partial_sync` is only effective if one storage is read-only. Use `read_only = true` in exactly one storage section.",
+        { hint: "Remove `partial_sync` from the pair section, or make one storage read-only." },
+      );
+    }
+    status = options.dryRun
+      ? dryRunStatus(root, pair.name, c.name)
+      : openCollectionStatus(root, pair.name, c.name, { log: out });
+    const names = { a: a.instance, b: b.instance };
+    const onEvent = (event: SyncEvent) => {
+      switch (event.type) {
+        case "listed":
+          json({
+            event: "listed",
+            collection: name,
+            side: event.side,
+            storage: names[event.side],
+            method: event.method,
+            count: event.count,
+            toFetch: event.toFetch,
+          });
+          break;
+        case "planned":
+          json({
+            event: "planned",
+            collection: name,
+            actions: event.plan.actions,
+            unchanged: event.plan.unchanged,
+          });
+          progress?.update(name, 0, event.plan.actions.length);
+          if (options.dryRun) {
+            for (const action of event.plan.actions) {
+              count(counts, action);
+              out.info(
+                describe(
+                  action,
+                  names,
+                  { a: a.readOnly, b: b.readOnly },
+                  pair.conflictResolution,
+                  pair.partialSync,
+                ),
+              );
+            }
+          }
+          break;
+        case "action-done":
+          count(counts, event.action);
+          json({
+            event: "action",
+            collection: name,
+            status: "done",
+            action: event.action,
+            done: event.done,
+            total: event.total,
+          });
+          progress?.update(name, event.done, event.total);
+          break;
+        case "action-failed":
+          json({
+            event: "action",
+            collection: name,
+            status: "failed",
+            action: event.action,
+            error: errorJson(event.error),
+            done: event.done,
+            total: event.total,
+          });
+          progress?.update(name, event.done, event.total);
+          break;
+        case "item-unreadable":
+          json({
+            event: "item-unreadable",
+            collection: name,
+            side: event.side,
+            href: event.href,
+            error: errorJson(event.error),
+          });
+          break;
+      }
+    };
+    await syncCollection({
+      a: { name: a.instance, collection: a.collection, readOnly: a.readOnly, noDelete: a.noDelete },
+      b: { name: b.instance, collection: b.collection, readOnly: b.readOnly, noDelete: b.noDelete },
+      status,
+      trash: options.dryRun ? undefined : createDiskTrash(root, pair.name, c.name),
+      conflictResolution: pair.conflictResolution,
+      partialSync: pair.partialSync,
+      forceDelete: options.forceDelete,
+      dryRun: options.dryRun,
+      log: out,
+      onEvent,
+      onError: (err: VdirsyncerError) => fail(err),
+    });
+  } catch (err) {
+    fail(err);
+  } finally {
+    await status?.close?.();
+    progress?.end(name);
+  }
+  return ok;
+}
+
+/** The yargs module of `sync`. */
+export function syncCommand(run: (handler: (ctx: AppContext) => Promise<number>) => void): CommandModule {
+  return {
+    command: "sync [collections..]",
+    describe:
+      "Synchronize the given collections or pairs. If no arguments are given, all will be synchronized.",
+    builder: (y: Argv) =>
+      y
+        .positional("collections", { type: "string", array: true, describe: "PAIR or PAIR/COLLECTION" })
+        .option("force-delete", {
+          type: "boolean",
+          default: false,
+          describe: "Do/Don't abort synchronization when all items are about to be deleted from both sides.",
+        })
+        .option("dry-run", {
+          type: "boolean",
+          default: false,
+          describe: "Print what would change; write nothing.",
+        })
+        .option("json", {
+          type: "boolean",
+          default: false,
+          describe: "Print one JSON object per event on stdout.",
+        })
+        .example("$0 sync", "Sync everything configured")
+        .example("$0 sync bob frank", 'Sync the pairs "bob" and "frank"')
+        .example("$0 sync bob/first_collection", 'Sync only "first_collection" from the pair "bob"'),
+    handler: (argv: ArgumentsCamelCase) =>
+      run((ctx) =>
+        runSync(ctx, {
+          collections: ((argv.collections as string[] | undefined) ?? []).map(String),
+          forceDelete: argv.forceDelete === true,
+          dryRun: argv.dryRun === true,
+          json: argv.json === true,
+        }),
+      ),
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * What every command gets: the streams, the log, stdin answers, the config (loaded on first use), fetch-param
+ * resolution and the plugin resolver.
+ */
+import { dirname } from "node:path";
+import type { Config, JsonValue, PairSection, StorageSection } from "@vdirsyncer/config";
+import { UserError } from "@vdirsyncer/core";
+import { type ConfigAccess, openConfig } from "./config.ts";
+import { PairNotFoundError } from "./errors.ts";
+import type { CliIO } from "./io.ts";
+import type { Output } from "./output.ts";
+import { PluginResolver } from "./plugins.ts";
+import { LineReader } from "./prompt.ts";
+import { pyReprList } from "./python.ts";
+
+/** The state of one run of the command. */
+export class AppContext {
+  readonly io: CliIO;
+  readonly out: Output;
+  readonly reader: LineReader;
+  /** `-c/--config`, as given. */
+  readonly configOption: string | undefined;
+  #config: Promise<ConfigAccess> | undefined;
+  #plugins: PluginResolver | undefined;
+  readonly #resolved = new Map<string, Promise<Record<string, JsonValue>>>();
+
+  constructor(io: CliIO, out: Output, configOption: string | undefined) {
+    this.io = io;
+    this.out = out;
+    this.reader = new LineReader(io.stdin);
+    this.configOption = configOption;
+  }
+
+  /**
+   * The config, read once.
+   * @throws {UserError} `Error during reading config <file>: …` and the validation errors of `@vdirsyncer/config`
+   */
+  async config(): Promise<Config> {
+    return (await this.#access()).config;
+  }
+
+  #access(): Promise<ConfigAccess> {
+    this.#config ??= openConfig(this);
+    return this.#config;
+  }
+
+  /** The plugin resolver, looking in the config file's folder first, then the working directory. */
+  async plugins(): Promise<PluginResolver> {
+    if (!this.#plugins) {
+      const config = await this.config();
+      this.#plugins = new PluginResolver([
+        config.file === undefined ? undefined : dirname(config.file),
+        this.io.cwd,
+      ]);
+    }
+    return this.#plugins;
+  }
+
+  /**
+   * The pair section `name`.
+   * @throws {PairNotFoundError} there is none
+   */
+  async pair(name: string): Promise<PairSection> {
+    const config = await this.config();
+    const pair = config.pairs.get(name);
+    if (!pair) throw new PairNotFoundError(name, [...config.pairs.keys()]);
+    return pair;
+  }
+
+  /**
+   * The storage section `name`.
+   * @throws {UserError} `Storage '<x>' not found. These are the configured storages: [...]`
+   */
+  async storageSection(name: string): Promise<StorageSection> {
+    const config = await this.config();
+    const section = config.storages.get(name);
+    if (!section) {
+      throw new UserError(
+        `Storage ${pyReprList([name]).slice(1, -1)} not found. These are the configured storages: ${pyReprList([...config.storages.keys()])}`,
+        { hint: "Check the `a` and `b` keys of the pair section against the [storage …] sections." },
+      );
+    }
+    return section;
+  }
+
+  /**
+   * The storage section `name` as written, with fetched values (`password.fetch` → `password`) and
+   * `instance_name`: what vdirsyncer hashes into the discovery cache key and builds storages from.
+   * Fetch commands and prompts run once per run, when first needed.
+   */
+  resolvedStorage(name: string): Promise<Record<string, JsonValue>> {
+    let pending = this.#resolved.get(name);
+    if (!pending) {
+      pending = (async () => {
+        const section = await this.storageSection(name);
+        return (await this.#access()).resolveRaw(section);
+      })();
+      this.#resolved.set(name, pending);
+    }
+    return pending;
+  }
+}

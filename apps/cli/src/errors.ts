@@ -1,0 +1,140 @@
+/**
+ * Errors of the command itself, and how every error is printed (vdirsyncer's `handle_cli_error`,
+ * spec/cli.md "Error message catalogue"), each followed by a one-line `hint:`.
+ */
+import {
+  type ErrorCode,
+  isVdirsyncerError,
+  type StorageEmptyError,
+  type SyncConflictError,
+  UserError,
+  type VdirsyncerError,
+} from "@vdirsyncer/core";
+import type { Output } from "./output.ts";
+
+/** vdirsyncer's documentation, linked from the conflict message. */
+export const DOCS_HOME = "https://vdirsyncer.pimutils.org/en/stable";
+
+/** A pair named on the command line is not in the config. */
+export class PairNotFoundError extends UserError {
+  readonly pair: string;
+  constructor(pair: string, configured: readonly string[]) {
+    super(`Pair ${pair} does not exist.`, {
+      hint:
+        configured.length > 0
+          ? `The configured pairs are: ${configured.join(", ")}.`
+          : "The config file has no [pair …] section yet.",
+    });
+    this.pair = pair;
+  }
+}
+
+/** The user answered "no" at a confirmation prompt: nothing more is printed, the exit code is 1. */
+export class AbortedError extends Error {
+  constructor() {
+    super("Aborted.");
+  }
+}
+
+/** An error that was already printed (a failed collection); it only sets the exit code. */
+export class ReportedError extends Error {
+  constructor() {
+    super("The error was reported already.");
+  }
+}
+
+/** A usage error (unknown option, bad option value): printed with the usage line, exit code 2. */
+export class UsageError extends Error {}
+
+const DEFAULT_HINTS: Partial<Record<ErrorCode, string>> = {
+  USER: "Check the config file against the message above.",
+  NOT_FOUND: "Another program changed the collection during the sync; run `vdirsyncer sync` again.",
+  ALREADY_EXISTS: "Another program changed the collection during the sync; run `vdirsyncer sync` again.",
+  WRONG_ETAG: "Another program changed the item during the sync; run `vdirsyncer sync` again.",
+  PRECONDITION_FAILED: "Another program changed the item during the sync; run `vdirsyncer sync` again.",
+  READ_ONLY: "Set `partial_sync` in the pair section, or remove `read_only = true` from the storage.",
+  UNSUPPORTED: "The storage type cannot do this; check its documentation.",
+  ACCESS_DENIED: "Check the username, password or token of the storage.",
+  INVALID_RESPONSE:
+    "The server answered something unexpected; run with `-vdebug` and report it if it persists.",
+  COLLECTION_NOT_FOUND: "Run `vdirsyncer discover` to look for the collections again.",
+  ITEM_INVALID: "Fix or remove the item; the other items were synced.",
+  BOTH_READ_ONLY: "Set read_only = false on one of the two storages.",
+  SYNC_CONFLICT: 'Set conflict_resolution = "a wins" or "b wins" in the pair section, or edit one side.',
+  PARTIAL_SYNC: 'Set partial_sync = "ignore" or "revert" in the pair section.',
+  METASYNC_CONFLICT: 'Set conflict_resolution = "a wins" or "b wins" in the pair section.',
+  STORAGE_EMPTY: "Use `vdirsyncer sync --force-delete` if the storage was emptied on purpose.",
+  IDENT_CONFLICT: "Run `vdirsyncer repair` on that storage after making a backup.",
+  LOCKED: "Wait for the other sync to finish.",
+};
+
+const UNKNOWN_HINT = "This looks like a bug: run again with `-vdebug` and report the traceback.";
+
+/** The one-line hint printed after an error: its own, or one for its code. */
+export function hintFor(err: unknown): string {
+  if (isVdirsyncerError(err)) return err.hint ?? DEFAULT_HINTS[err.code] ?? UNKNOWN_HINT;
+  return UNKNOWN_HINT;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** UserError's text as vdirsyncer prints it: the message, then `\n  - <problem>` per problem. */
+export function userErrorText(err: VdirsyncerError): string {
+  const problems =
+    err instanceof UserError ? err.problems : ((err as { problems?: string[] }).problems ?? []);
+  return [err.message, ...problems.map((p) => `  - ${p}`)].join("\n");
+}
+
+/**
+ * Prints `err` as vdirsyncer's CLI does, for `status` (`<pair>` or `<pair>/<collection>`) when given, then the
+ * hint. Aborts and already reported errors print nothing.
+ */
+export function reportError(out: Output, err: unknown, status?: string): void {
+  if (err instanceof AbortedError || err instanceof ReportedError) return;
+  const at = status === undefined ? "" : `${status}: `;
+  if (err instanceof PairNotFoundError) {
+    out.error(
+      `Pair ${err.pair} does not exist. Please check your configuration file and make sure you've typed the pair name correctly`,
+    );
+    out.hint("ERROR", hintFor(err));
+    return;
+  }
+  if (isVdirsyncerError(err, "USER")) {
+    out.critical(userErrorText(err));
+    out.hint("CRITICAL", hintFor(err));
+    return;
+  }
+  const code = isVdirsyncerError(err) ? err.code : undefined;
+  const e = err as VdirsyncerError;
+  let message: string;
+  if (code === "STORAGE_EMPTY") {
+    const storage = (e as StorageEmptyError).storage ?? e.context.storage;
+    const name = status ?? storage;
+    // vdirsyncer's wording, typo included ("sides,then").
+    message = `${at}Storage "${storage}" was completely emptied. If you want to delete ALL entries on BOTH sides,then use \`vdirsyncer sync --force-delete ${name}\`. Otherwise delete the files for ${name} in your status directory.`;
+  } else if (code === "PARTIAL_SYNC" || code === "IDENT_CONFLICT") {
+    message = `${at}${e.message}`;
+  } else if (code === "SYNC_CONFLICT") {
+    const conflict = e as SyncConflictError;
+    message = [
+      `${at}${e.message}`,
+      `See also ${DOCS_HOME}/config.html#pair-section`,
+      `Item ID: ${conflict.ident}`,
+      `Item href on side A: ${conflict.hrefA}`,
+      `Item href on side B: ${conflict.hrefB}`,
+    ].join("\n");
+  } else if (code === "INVALID_RESPONSE") {
+    message = `The server returned something vdirsyncer doesn't understand. Error message: ${JSON.stringify(e.message)}\nWhile this is most likely a serverside problem, the vdirsyncer devs are generally interested in such bugs. Please report it in the issue tracker at https://github.com/pimutils/vdirsyncer/issues`;
+  } else if (code !== undefined && code !== "BOTH_READ_ONLY" && code !== "METASYNC_CONFLICT") {
+    // Our own errors say what happened; "Unknown error" would be wrong for them.
+    message = `${at}${e.message}`;
+  } else {
+    const where = status === undefined ? "" : ` for ${status}`;
+    message = `Unknown error occurred${where}: ${messageOf(err)}\nUse \`-vdebug\` to see the full traceback.`;
+    if (err instanceof Error && err.stack) out.debug(err.stack);
+  }
+  out.error(message);
+  out.hint("ERROR", hintFor(err));
+}

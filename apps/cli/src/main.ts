@@ -1,0 +1,141 @@
+/**
+ * The `vdirsyncer` command: global options, the commands, exit codes (0 success, 1 an error inside a command,
+ * 2 a usage error), everything but `--help`, `--version`, `showconfig`, `completion` and `--json` on stderr.
+ */
+import yargs, { type Argv, type CommandModule } from "yargs";
+import pkg from "../package.json" with { type: "json" };
+import { completionCommand } from "./commands/completion.ts";
+import { discoverCommand } from "./commands/discover.ts";
+import { metasyncCommand } from "./commands/metasync.ts";
+import { repairCommand } from "./commands/repair.ts";
+import { showconfigCommand } from "./commands/showconfig.ts";
+import { syncCommand } from "./commands/sync.ts";
+import { AppContext } from "./context.ts";
+import { reportError, UsageError } from "./errors.ts";
+import { type CliIO, processIO } from "./io.ts";
+import { LEVELS, type Level, Output, parseLevel } from "./output.ts";
+
+/** This package's version, printed by `--version`. */
+export const VERSION: string = pkg.version;
+
+/** A command's work, run once the arguments are parsed. */
+type Handler = (ctx: AppContext) => Promise<number>;
+
+/** Options that take a value, so `-vdebug` and `-cFILE` can be split as click splits them. */
+const VALUE_SHORTS = new Set(["v", "c"]);
+
+/** click accepts `-vdebug` for `-v debug`; yargs would read it as five flags. */
+function splitShortValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  let rest = false;
+  for (const arg of argv) {
+    if (!rest && arg === "--") rest = true;
+    const m = /^-([a-z])([^=].*)$/.exec(arg);
+    if (!rest && m && VALUE_SHORTS.has(m[1] as string)) out.push(`-${m[1]}`, m[2] as string);
+    else out.push(arg);
+  }
+  return out;
+}
+
+/** True when `--version` comes before the command (click's eager option). */
+function wantsVersion(argv: readonly string[]): boolean {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === "--version") return true;
+    if (arg === "-v" || arg === "--verbosity" || arg === "-c" || arg === "--config") i++;
+    else if (!arg.startsWith("-")) return false;
+  }
+  return false;
+}
+
+const USAGE = "Usage: vdirsyncer [OPTIONS] COMMAND [ARGS]...\nTry 'vdirsyncer --help' for help.\n\n";
+
+function parser(args: string[], io: CliIO, onHandler: (h: Handler) => void): Argv {
+  const run = (h: Handler) => onHandler(h);
+  const commands: CommandModule[] = [
+    discoverCommand(run),
+    syncCommand(run),
+    metasyncCommand(run),
+    repairCommand(run),
+    showconfigCommand(run),
+    completionCommand(run),
+  ];
+  let y = yargs(args)
+    .scriptName("vdirsyncer")
+    .usage("vdirsyncer [OPTIONS] COMMAND [ARGS]...\n\nSynchronize calendars and contacts")
+    .exitProcess(false)
+    .strict()
+    .version(false)
+    .help()
+    .alias("h", "help")
+    .wrap(Math.min(100, io.stdout.columns ?? 80))
+    .option("verbosity", {
+      alias: "v",
+      type: "string",
+      default: "INFO",
+      describe: "Either CRITICAL, ERROR, WARNING, INFO or DEBUG",
+    })
+    .option("config", { alias: "c", type: "string", describe: "Config file to use." })
+    .option("version", { type: "boolean", describe: "Show the version and exit." })
+    .check((argv) => {
+      if (parseLevel(String(argv.verbosity)) === undefined) {
+        throw new UsageError(
+          `Invalid value for '-v' / '--verbosity': Must be ${LEVELS.slice(0, -1).join(", ")} or DEBUG, not ${String(argv.verbosity)}`,
+        );
+      }
+      return true;
+    }, true)
+    .fail((message, err) => {
+      throw err instanceof UsageError ? err : new UsageError(message ?? err?.message ?? "Invalid usage.");
+    });
+  for (const c of commands) y = y.command(c);
+  return y;
+}
+
+/**
+ * Runs the command with `argv` (without `node` and the script) in `io` (the process's by default) and
+ * returns the exit code. Never calls `process.exit`.
+ */
+export async function main(argv: readonly string[], io: Partial<CliIO> = {}): Promise<number> {
+  const env: CliIO = { ...processIO(), ...io };
+  const args = splitShortValues(argv);
+  if (wantsVersion(args)) {
+    env.stdout.write(`vdirsyncer, version ${VERSION}\n`);
+    return 0;
+  }
+  let handler: Handler | undefined;
+  let parsed: Record<string, unknown>;
+  let help: string;
+  try {
+    const y = parser(args, env, (h) => {
+      handler = h;
+    });
+    [parsed, help] = await new Promise<[Record<string, unknown>, string]>((resolve, reject) => {
+      y.parse(args, {}, (err, result, output) => {
+        if (err) reject(err);
+        else resolve([result as Record<string, unknown>, output]);
+      });
+    });
+    if (handler === undefined && help === "") help = await y.getHelp();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    env.stderr.write(`${USAGE}Error: ${message}\n`);
+    return 2;
+  }
+  if (handler === undefined) {
+    // `--help`, or no command at all: the help text, as click prints it for a bare group.
+    env.stdout.write(`${help}\n`);
+    return 0;
+  }
+  const level = parseLevel(String(parsed.verbosity)) as Level;
+  const out = new Output(env.stderr, level, {
+    colour: env.stderr.isTTY === true && env.env.NO_COLOR === undefined,
+  });
+  const ctx = new AppContext(env, out, typeof parsed.config === "string" ? parsed.config : undefined);
+  try {
+    return await handler(ctx);
+  } catch (err) {
+    reportError(out, err);
+    return 1;
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * Test harness: runs the CLI in-process with a temporary HOME and config, capturing its output.
+ */
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { Readable, Writable } from "node:stream";
+import { afterEach } from "vitest";
+import { main } from "../src/index.ts";
+
+/** What one run printed and returned. */
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A writable stream that keeps what was written. */
+export class Capture extends Writable {
+  text = "";
+  isTTY: boolean | undefined;
+  columns = 80;
+  constructor(isTTY?: boolean) {
+    super();
+    this.isTTY = isTTY;
+  }
+  override _write(chunk: Buffer | string, _enc: BufferEncoding, done: () => void): void {
+    this.text += chunk.toString();
+    done();
+  }
+}
+
+const roots: string[] = [];
+afterEach(() => {
+  for (const r of roots.splice(0)) rmSync(r, { recursive: true, force: true });
+});
+
+/** A temporary world: HOME, a config file, and helpers to run the CLI in it. */
+export interface World {
+  root: string;
+  home: string;
+  config: string;
+  /** Writes the config file; `{root}` is replaced by the world's folder. */
+  writeConfig(text: string): void;
+  run(args: readonly string[], options?: { stdin?: string; tty?: boolean }): Promise<RunResult>;
+  /** Writes a file under the root. */
+  write(path: string, content: string): string;
+  read(path: string): string;
+  /** The files under `dir` (relative to the root), sorted. */
+  files(dir: string): string[];
+}
+
+/** The general section most tests use, with the status under the world's folder. */
+export function general(root: string): string {
+  return `[general]\nstatus_path = "${root}/status/"\n`;
+}
+
+/** Creates a temporary world, removed after the test. */
+export function world(): World {
+  const root = mkdtempSync(join(tmpdir(), "vdirsyncer-cli-"));
+  roots.push(root);
+  const home = join(root, "home");
+  mkdirSync(home);
+  const config = join(root, "config");
+  const w: World = {
+    root,
+    home,
+    config,
+    writeConfig(text) {
+      writeFileSync(config, text.replaceAll("{root}", root));
+    },
+    async run(args, options = {}) {
+      const stdout = new Capture(false);
+      const stderr = new Capture(options.tty ?? false);
+      const code = await main(["-c", config, ...args], {
+        env: { HOME: home, PATH: process.env.PATH },
+        cwd: root,
+        stdin: Readable.from(options.stdin === undefined ? [] : [options.stdin]),
+        stdout,
+        stderr,
+      });
+      return { code, stdout: stdout.text, stderr: stderr.text };
+    },
+    write(path, content) {
+      const full = join(root, path);
+      mkdirSync(join(full, ".."), { recursive: true });
+      writeFileSync(full, content);
+      return full;
+    },
+    read(path) {
+      return readFileSync(join(root, path), "utf8");
+    },
+    files(dir) {
+      const base = join(root, dir);
+      const out: string[] = [];
+      const walk = (d: string) => {
+        for (const name of readdirSync(d)) {
+          const p = join(d, name);
+          if (statSync(p).isDirectory()) walk(p);
+          else out.push(relative(base, p));
+        }
+      };
+      try {
+        walk(base);
+      } catch {
+        return [];
+      }
+      return out.sort();
+    },
+  };
+  return w;
+}
+
+/** A minimal VEVENT calendar with `uid`. */
+export function event(uid: string, summary = uid): string {
+  return `BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:${uid}\r\nDTSTART:20240101T100000Z\r\nSUMMARY:${summary}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n`;
+}
+
+/** A snapshot of every file under `dir`: path → content, mode and mtime. */
+export function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      const st = statSync(p);
+      if (st.isDirectory()) {
+        out[`${relative(dir, p)}/`] = `dir ${st.mode}`;
+        walk(p);
+      } else out[relative(dir, p)] = `${st.mode} ${st.mtimeMs} ${readFileSync(p, "base64")}`;
+    }
+  };
+  walk(dir);
+  return out;
+}
