@@ -1,4 +1,5 @@
 export * from "./ini.ts";
+export * from "./load.ts";
 export * from "./model.ts";
 export * from "./paths.ts";
 export * from "./validate.ts";
