@@ -1,1 +1,51 @@
-export {};
+/**
+ * `@vdirsyncer/storage-caldav`: the `caldav` storage type, which syncs calendars on a CalDAV server.
+ */
+import { defineStorage } from "@vdirsyncer/core";
+import { createCaldavStorage } from "./caldav.ts";
+import { CaldavOptions } from "./options.ts";
+
+export { caldavCollectionOptions, createCaldavStorage } from "./caldav.ts";
+export {
+  ACCEPTED_DATE_FORMS,
+  checkDateRange,
+  type DateExpression,
+  DateExpressionError,
+  evaluateDateRange,
+  parseDateExpression,
+} from "./date-expression.ts";
+export {
+  CaldavOptions,
+  checkSessionOptions,
+  DATES_TOGETHER,
+  DEFAULT_USERAGENT,
+  expandPath,
+  type SessionOptions,
+  sessionOptionsShape,
+  toDavSessionOptions,
+} from "./options.ts";
+
+/**
+ * The `caldav` storage: a CalDAV server account, or one calendar on it.
+ *
+ * Listing is incremental (ctag gate, then sync-collection) unless `item_types` or a date window is set; items
+ * are fetched with bounded, concurrent multigets; writes are conditional (If-None-Match / If-Match).
+ */
+export const caldav = defineStorage({
+  type: "caldav",
+  summary: "Calendars on a CalDAV server.",
+  itemKinds: ["calendar"],
+  capabilities: {
+    readOnly: false,
+    discover: true,
+    createCollection: true,
+    metadata: ["displayname", "color", "description", "order"],
+    ctag: true,
+    syncToken: true,
+    batchGet: true,
+  },
+  options: CaldavOptions,
+  create: (options, ctx) => createCaldavStorage(options, ctx),
+});
+
+export default caldav;

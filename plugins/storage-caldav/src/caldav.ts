@@ -1,0 +1,55 @@
+/**
+ * The caldav storage: a CalDAV account (discovery, collection creation) whose collections are opened through
+ * `@vdirsyncer/dav`.
+ */
+import type { CollectionInfo, Storage, StorageContext, WritableCollection } from "@vdirsyncer/core";
+import {
+  createDavCollection,
+  createDavSession,
+  type DavCollectionOptions,
+  discoverCollections,
+  openDavCollection,
+} from "@vdirsyncer/dav";
+import { evaluateDateRange } from "./date-expression.ts";
+import { type CaldavOptions, toDavSessionOptions } from "./options.ts";
+
+/**
+ * The collection options a caldav configuration asks for. The date window is evaluated here, once, when the
+ * storage is created (vdirsyncer evaluates it when the storage is instantiated).
+ * @throws {DateExpressionError} the date arithmetic fails at this clock (e.g. a year out of range)
+ */
+export function caldavCollectionOptions(
+  options: CaldavOptions,
+  now: Date = new Date(),
+): DavCollectionOptions {
+  const result: DavCollectionOptions = { kind: "calendar", fileext: ".ics" };
+  if (options.item_types != null && options.item_types.length > 0) result.itemTypes = [...options.item_types];
+  if (options.start_date != null && options.end_date != null) {
+    result.timeRange = evaluateDateRange(options.start_date, options.end_date, now);
+  }
+  if (options.multiget_batch_size != null) result.multigetBatchSize = options.multiget_batch_size;
+  if (options.multiget_concurrency != null) result.multigetConcurrency = options.multiget_concurrency;
+  return result;
+}
+
+/**
+ * Creates a caldav storage from validated options.
+ *
+ * `open(null)` opens the configured URL as the collection; `open(info)` opens `info.href`. With `item_types` or
+ * a date window the collection lists with calendar-query REPORTs and its `changes()` throws UnsupportedError,
+ * so that the engine lists in full (a sync-collection delta would ignore the filter).
+ */
+export function createCaldavStorage(
+  options: CaldavOptions,
+  ctx: StorageContext,
+): Storage<WritableCollection> {
+  const session = createDavSession(toDavSessionOptions(options, ctx));
+  const collectionOptions = caldavCollectionOptions(options);
+  return {
+    open: (info: CollectionInfo | null) =>
+      openDavCollection(session, info?.href ?? session.url, collectionOptions),
+    discover: () => discoverCollections(session, "calendar"),
+    createCollection: (id: string | null) => createDavCollection(session, "calendar", id),
+    close: () => session.close(),
+  };
+}
