@@ -132,3 +132,33 @@ export function snapshot(dir: string): Record<string, string> {
   walk(dir);
   return out;
 }
+
+/**
+ * What a terminal shows after `text`: a small emulator for the sequences the progress display writes
+ * (`ESC[nF` up n lines to column 1, `ESC[J` erase to the end of the screen).
+ */
+export function renderScreen(text: string): string {
+  const lines: string[] = [""];
+  let row = 0;
+  let i = 0;
+  while (i < text.length) {
+    const m = /^\x1b\[(\d*)([A-Za-z])/.exec(text.slice(i));
+    if (m) {
+      const n = m[1] === "" ? 1 : Number(m[1]);
+      if (m[2] === "F") row = Math.max(0, row - n);
+      else if (m[2] === "J") {
+        lines.length = row + 1;
+        lines[row] = "";
+      } else throw new Error(`unexpected escape ${JSON.stringify(m[0])}`);
+      i += m[0].length;
+      continue;
+    }
+    const ch = text[i] as string;
+    if (ch === "\n") {
+      row++;
+      if (lines.length <= row) lines.push("");
+    } else lines[row] += ch;
+    i++;
+  }
+  return lines.join("\n");
+}
