@@ -1,3 +1,4 @@
+export * from "./fetch.ts";
 export * from "./ini.ts";
 export * from "./load.ts";
 export * from "./model.ts";

@@ -87,7 +87,10 @@ export interface LoadConfigOptions {
 
 // What the extension-less `.vdirsyncerrc` loads to: INI text, never YAML (cosmiconfig's default).
 class IniText {
-  constructor(readonly text: string) {}
+  readonly text: string;
+  constructor(text: string) {
+    this.text = text;
+  }
 }
 
 function readError(fname: string, err: unknown): UserError {

@@ -218,6 +218,11 @@ export function validateFetchStrategy(key: string, value: unknown, where: string
   return value as unknown as FetchStrategy;
 }
 
+/** Sets a key as an own property, even `__proto__` (a fetch key may be any string). */
+export function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 function pyDirname(p: string): string {
   const head = p.slice(0, p.lastIndexOf("/") + 1);
   return /^\/+$/.test(head) ? head : head.replace(/\/+$/, "");
@@ -498,7 +503,7 @@ function validateStorage(s: ParsedSection, origin: SectionsOrigin, place: Place)
     if (s.values.has(plain)) {
       throw fail(`Can't set ${key} and ${plain}.`, at(key), `Remove either ${plain} or ${key}.`);
     }
-    fetch[plain] = validateFetchStrategy(key, value, at(key));
+    setOwn(fetch, plain, validateFetchStrategy(key, value, at(key)));
   }
 
   const type = s.values.get("type");
@@ -534,7 +539,7 @@ function validateStorage(s: ParsedSection, origin: SectionsOrigin, place: Place)
   for (const [key, value] of s.values) {
     if (key.endsWith(FETCH_SUFFIX) || ["type", "read_only", "no_delete", "instance_name"].includes(key))
       continue;
-    options[key] = value;
+    setOwn(options, key, value);
   }
   // vdirsyncer injects instance_name after the keys as written (an explicit one is overwritten in place).
   const raw: Record<string, JsonValue> = Object.fromEntries(s.values);
