@@ -24,6 +24,10 @@ export interface DavSessionOptions {
   timeoutMs?: number;
   /** Attempts for retryable failures (5xx, 429, timeouts on safe methods), honouring Retry-After. @default 5 */
   maxAttempts?: number;
+  /** Base of the jittered exponential backoff between retries (full jitter, capped at 10 s). @default 1000 */
+  retryBaseMs?: number;
+  /** Longest `Retry-After` wait honoured; longer values are cut to this. @default 60_000 */
+  retryAfterCapMs?: number;
   /** Most requests in flight at once for this session. @default 8 */
   maxConcurrency?: number;
   log?: Logger;
@@ -68,7 +72,12 @@ export interface DavApi {
   /** RFC 6764/4791/6352 discovery as spec/dav.md (home set first, then principal, well-known). `config` is `{ url }`. */
   discoverCollections(session: DavSession, kind: DavKind): AsyncIterable<CollectionInfo>;
   /** Creates a collection under the home set (MKCALENDAR / extended MKCOL), returning it; `null` = the configured URL. */
-  createDavCollection(session: DavSession, kind: DavKind, id: string | null, props?: { displayName?: string; color?: string }): Promise<CollectionInfo>;
+  createDavCollection(
+    session: DavSession,
+    kind: DavKind,
+    id: string | null,
+    props?: { displayName?: string; color?: string },
+  ): Promise<CollectionInfo>;
   openDavCollection(session: DavSession, url: string, options: DavCollectionOptions): DavCollection;
   /** vdirsyncer's `_normalize_href` (Python urljoin + quote(unquote(x), "/@")), bit for bit. */
   normalizeHref(base: string, href: string): string;

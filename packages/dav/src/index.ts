@@ -1,1 +1,33 @@
+import type { DavSession, DavSessionOptions } from "./api.ts";
+import { HttpSession } from "./session.ts";
+
 export * from "./api.ts";
+export { DavCollectionImpl, metaKeys } from "./collection.ts";
+export { DigestAuth, type DigestChallenge, parseDigestChallenge } from "./digest.ts";
+export {
+  collectionName,
+  createDavCollection,
+  discoverCollections,
+  findHome,
+  openDavCollection,
+} from "./discovery.ts";
+export { generateHref, normalizeHref, pyQuote, pyUnquote, pyUrljoin, pyUrlsplit } from "./href.ts";
+export { profileFor, type ServerProfile } from "./profiles.ts";
+export {
+  type DavRequest,
+  type DavResponse,
+  HttpSession,
+  HttpStatusError,
+  parseRetryAfter,
+  redactUrl,
+  statusError,
+} from "./session.ts";
+export { buildXml, cleanControlChars, el, NS, parseXml, type XmlElement, type XmlNode } from "./xml.ts";
+
+/**
+ * Creates the HTTP session of a DAV storage (auth, TLS pins, timeouts, retries, connection reuse).
+ * @throws {UserError} bad auth settings, an unreadable `verify`/`auth_cert` file, or a fingerprint that is not SHA-256
+ */
+export function createDavSession(options: DavSessionOptions): DavSession {
+  return new HttpSession(options);
+}

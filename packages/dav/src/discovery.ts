@@ -1,0 +1,202 @@
+import {
+  type CollectionInfo,
+  InvalidResponseError,
+  isVdirsyncerError,
+  UnsupportedError,
+} from "@vdirsyncer/core";
+import type { DavCollection, DavCollectionOptions, DavKind, DavSession } from "./api.ts";
+import { DavCollectionImpl, httpSession } from "./collection.ts";
+import { pyQuote, pyUnquote, pyUrljoin } from "./href.ts";
+import { hasResourceType, parseMultistatus, propResponses, propText } from "./multistatus.ts";
+import { type HttpSession, redactUrl, statusError } from "./session.ts";
+import { buildXml, child, descendants, el, NS } from "./xml.ts";
+
+function kindNs(kind: DavKind): [string, string] {
+  return kind === "calendar" ? [NS.CALDAV, "calendar"] : [NS.CARDDAV, "addressbook"];
+}
+
+/** The collection name vdirsyncer derives from a URL: the last non-empty path segment, unquoted. */
+export function collectionName(url: string): string {
+  const segments = new URL(url).pathname.split("/").filter((s) => s !== "");
+  return pyUnquote(segments.at(-1) ?? "");
+}
+
+/** PROPFIND Depth 1 on `url`, returning the collections of `kind` it lists (vdirsyncer's home-set step). */
+async function collectionsAt(http: HttpSession, url: string, kind: DavKind): Promise<CollectionInfo[]> {
+  const body = buildXml(
+    el(NS.DAV, "propfind", el(NS.DAV, "prop", el(NS.DAV, "resourcetype"), el(NS.DAV, "displayname"))),
+  );
+  const res = await http.request({ method: "PROPFIND", url, headers: { depth: "1" }, body });
+  if (res.status !== 207) throw statusError("PROPFIND", res);
+  const root = parseMultistatus(res.body, "PROPFIND", res.url, http.log);
+  const [ns, name] = kindNs(kind);
+  const out: CollectionInfo[] = [];
+  const seen = new Set<string>();
+  for (const r of propResponses(root, res.url)) {
+    if (!hasResourceType(r.props, ns, name)) continue;
+    const href = pyUrljoin(res.url, r.rawHref);
+    if (seen.has(href)) continue;
+    seen.add(href);
+    const displayName = propText(r.props, NS.DAV, "displayname");
+    out.push({
+      id: collectionName(href),
+      href,
+      config: { url: href },
+      ...(displayName ? { displayName } : {}),
+    });
+  }
+  return out;
+}
+
+async function findPrincipal(http: HttpSession, kind: DavKind): Promise<string> {
+  const body = buildXml(el(NS.DAV, "propfind", el(NS.DAV, "prop", el(NS.DAV, "current-user-principal"))));
+  const ask = async (url: string) => {
+    const res = await http.request({ method: "PROPFIND", url, headers: { depth: "0" }, body });
+    if (res.status !== 207) throw statusError("PROPFIND", res);
+    return { res, root: parseMultistatus(res.body, "PROPFIND", res.url, http.log) };
+  };
+  let answer: Awaited<ReturnType<typeof ask>>;
+  try {
+    answer = await ask(http.url);
+  } catch (error) {
+    if (!isVdirsyncerError(error)) throw error;
+    http.log.debug(`Trying the well-known URI for ${kind} discovery.`);
+    answer = await ask(
+      pyUrljoin(http.url, kind === "calendar" ? "/.well-known/caldav" : "/.well-known/carddav"),
+    );
+  }
+  const principal = descendants(answer.root, NS.DAV, "current-user-principal")
+    .map((p) => child(p, NS.DAV, "href")?.text.trim())
+    .find((h) => h);
+  // Synology has no current-user-principal: the URL itself is the principal.
+  if (!principal) return answer.res.url;
+  return `${pyUrljoin(answer.res.url, principal).replace(/\/+$/, "")}/`;
+}
+
+/** The home set of the session's account (principal, then `calendar-home-set` / `addressbook-home-set`). */
+export async function findHome(session: DavSession, kind: DavKind): Promise<string> {
+  const http = httpSession(session);
+  const principal = await findPrincipal(http, kind);
+  const [ns, prop] =
+    kind === "calendar" ? [NS.CALDAV, "calendar-home-set"] : [NS.CARDDAV, "addressbook-home-set"];
+  const body = buildXml(el(NS.DAV, "propfind", el(NS.DAV, "prop", el(ns, prop))));
+  const res = await http.request({ method: "PROPFIND", url: principal, headers: { depth: "0" }, body });
+  if (res.status !== 207) throw statusError("PROPFIND", res);
+  const root = parseMultistatus(res.body, "PROPFIND", res.url, http.log, false);
+  const href = descendants(root, ns, prop)
+    .map((h) => child(h, NS.DAV, "href")?.text.trim())
+    .find((h) => h);
+  if (!href)
+    throw new InvalidResponseError("Couldn't find home-set.", {
+      body: res.body,
+      context: { location: redactUrl(principal) },
+    });
+  return `${pyUrljoin(res.url, href).replace(/\/+$/, "")}/`;
+}
+
+/**
+ * vdirsyncer's discovery: the configured URL as a home set first, then principal → home set → its collections.
+ * @throws {AccessDeniedError} the credentials were refused
+ * @throws {InvalidResponseError} the server answered something unusable (named with method and URL)
+ */
+export async function* discoverCollections(
+  session: DavSession,
+  kind: DavKind,
+): AsyncIterable<CollectionInfo> {
+  const http = httpSession(session);
+  try {
+    const direct = await collectionsAt(http, http.url, kind);
+    if (direct.length > 0) {
+      yield* direct;
+      return;
+    }
+  } catch (error) {
+    // vdirsyncer ignores HTTP and XML errors here, but refused credentials will not get better later.
+    if (isVdirsyncerError(error, "ACCESS_DENIED")) throw error;
+  }
+  http.log.debug("Given URL is not a homeset URL");
+  const home = await findHome(session, kind);
+  yield* await collectionsAt(http, home, kind);
+}
+
+/**
+ * Creates a collection named `id` under the home set (or at the configured URL for `null`) unless discovery
+ * already finds it: MKCALENDAR for calendars when the server accepts it, else an extended MKCOL (RFC 5689),
+ * with displayname and color set in the same request.
+ * @throws {UnsupportedError} the server refused both ways of creating it
+ */
+export async function createDavCollection(
+  session: DavSession,
+  kind: DavKind,
+  id: string | null,
+  props: { displayName?: string; color?: string } = {},
+): Promise<CollectionInfo> {
+  const http = httpSession(session);
+  const name = id ?? collectionName(http.url);
+  for await (const found of discoverCollections(session, kind)) {
+    if (found.id === name) return found;
+  }
+  const url = id === null ? http.url : `${pyUrljoin(await findHome(session, kind), pyQuote(id, "/@"))}/`;
+  const [ns, type] = kindNs(kind);
+  const propNodes = [
+    ...(props.displayName !== undefined ? [el(NS.DAV, "displayname", props.displayName)] : []),
+    ...(props.color !== undefined && kind === "calendar" ? [el(NS.ICAL, "calendar-color", props.color)] : []),
+  ];
+  const attempts: { method: string; body: string }[] = [];
+  if (kind === "calendar") {
+    attempts.push({
+      method: "MKCALENDAR",
+      body: buildXml(
+        el(
+          NS.CALDAV,
+          "mkcalendar",
+          ...(propNodes.length ? [el(NS.DAV, "set", el(NS.DAV, "prop", ...propNodes))] : []),
+        ),
+      ),
+    });
+  }
+  attempts.push({
+    method: "MKCOL",
+    body: buildXml(
+      el(
+        NS.DAV,
+        "mkcol",
+        el(
+          NS.DAV,
+          "set",
+          el(
+            NS.DAV,
+            "prop",
+            el(NS.DAV, "resourcetype", el(NS.DAV, "collection"), el(ns, type)),
+            ...propNodes,
+          ),
+        ),
+      ),
+    ),
+  });
+  let last: Error | undefined;
+  for (const attempt of attempts) {
+    const res = await http.request({ method: attempt.method, url, body: attempt.body });
+    if (res.status >= 200 && res.status < 300) {
+      return {
+        id: name,
+        href: url,
+        config: { url },
+        ...(props.displayName ? { displayName: props.displayName } : {}),
+      };
+    }
+    last = statusError(attempt.method, res);
+    http.log.debug(`${attempt.method} ${redactUrl(url)} answered ${res.status}.`);
+    if (res.status === 401) throw last;
+  }
+  throw new UnsupportedError(`Unable to create the ${kind} ${name} at ${redactUrl(url)}.`, { cause: last });
+}
+
+/** Opens one collection URL as a storage collection. */
+export function openDavCollection(
+  session: DavSession,
+  url: string,
+  options: DavCollectionOptions,
+): DavCollection {
+  return new DavCollectionImpl(session, url, options);
+}
