@@ -5,8 +5,9 @@
 import { spawn } from "node:child_process";
 import { type Logger, UserError } from "@vdirsyncer/core";
 import type { ConfigSource, FetchStrategy, JsonValue, StorageSection } from "./model.ts";
+import { setOwn } from "./own.ts";
 import { expandTilde } from "./paths.ts";
-import { describePlace, setOwn } from "./validate.ts";
+import { describePlace } from "./validate.ts";
 
 /** Options of {@link createFetcher}. */
 export interface FetcherOptions {

@@ -15,6 +15,7 @@ import type {
   PairSection,
   StorageSection,
 } from "./model.ts";
+import { setOwn } from "./own.ts";
 import { expandPath, pyJoin } from "./paths.ts";
 
 /** vdirsyncer's `PROJECT_HOME`, quoted in the general-section message. */
@@ -216,11 +217,6 @@ export function validateFetchStrategy(key: string, value: unknown, where: string
     throw fail(`Invalid value for ${key}: "${strategy}" ${what}.`, where, hint);
   }
   return value as unknown as FetchStrategy;
-}
-
-/** Sets a key as an own property, even `__proto__` (a fetch key may be any string). */
-export function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
-  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 function pyDirname(p: string): string {
