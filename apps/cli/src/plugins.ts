@@ -9,7 +9,7 @@
  * Packages are looked up from the config file's folder, then the working directory, then the command's own
  * install, so a plugin can live next to the config (`npm install vdirsyncer-storage-x` there) or globally.
  */
-import { readFile, stat } from "node:fs/promises";
+import { readFile, realpath, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { API_VERSION, type StorageDefinition, UserError } from "@vdirsyncer/core";
@@ -168,18 +168,27 @@ export class PluginResolver {
   }
 
   async #import(pkg: string): Promise<Record<string, unknown> | undefined> {
+    const failed = (err: unknown) =>
+      new UserError(`The storage plugin ${pkg} failed to load: ${(err as Error).message}`, {
+        cause: err,
+        hint: `Reinstall it: npm install -g ${pkg}`,
+      });
     for (const base of this.#bases) {
       const entry = await findPackageEntry(pkg, base);
-      if (entry !== undefined) return (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
+      if (entry === undefined) continue;
+      try {
+        // The real path, as Node itself would load it: a linked plugin (npm link, pnpm) then finds its own
+        // dependencies next to its real folder.
+        return (await import(pathToFileURL(await realpath(entry)).href)) as Record<string, unknown>;
+      } catch (err) {
+        throw failed(err);
+      }
     }
     try {
       return (await import(/* @vite-ignore */ pkg)) as Record<string, unknown>;
     } catch (err) {
       if (isModuleNotFound(err, pkg)) return undefined;
-      throw new UserError(`The storage plugin ${pkg} failed to load: ${(err as Error).message}`, {
-        cause: err,
-        hint: `Reinstall it: npm install -g ${pkg}`,
-      });
+      throw failed(err);
     }
   }
 

@@ -1,0 +1,132 @@
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, test } from "vitest";
+import { pluginRequest } from "../src/index.ts";
+import { event, general, type World, world } from "./helpers.ts";
+
+const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), "fixtures", "vdirsyncer-storage-notes");
+
+function pairWith(w: World, bar: string): void {
+  w.writeConfig(`${general(w.root)}
+[pair foobar]
+a = "foo"
+b = "bar"
+collections = null
+
+[storage foo]
+type = "filesystem"
+path = "{root}/foo/"
+fileext = ".ics"
+
+[storage bar]
+${bar}
+`);
+  w.write("foo/.keep", "");
+}
+
+describe("plugin resolution", () => {
+  test("type names map to packages", () => {
+    expect(pluginRequest("filesystem")).toEqual({
+      type: "filesystem",
+      packages: ["@vdirsyncer/storage-filesystem"],
+      firstParty: true,
+    });
+    expect(pluginRequest("filesystem/icalendar").type).toBe("filesystem");
+    expect(pluginRequest("google_contacts").packages).toEqual(["@vdirsyncer/storage-google"]);
+    expect(pluginRequest("notes").packages).toEqual([
+      "@vdirsyncer/storage-notes",
+      "vdirsyncer-storage-notes",
+    ]);
+    expect(pluginRequest("@acme/vdirsyncer-storage-x")).toEqual({
+      type: undefined,
+      packages: ["@acme/vdirsyncer-storage-x"],
+      firstParty: false,
+    });
+  });
+
+  test("a third-party plugin next to the config is found by its type and syncs", async () => {
+    const w = world();
+    mkdirSync(join(w.root, "node_modules"));
+    symlinkSync(FIXTURE, join(w.root, "node_modules", "vdirsyncer-storage-notes"), "dir");
+    pairWith(w, `type = "notes"\npath = "{root}/notes"`);
+    w.write("foo/one.ics", event("one"));
+    const d = await w.run(["discover"]);
+    expect(d.stderr).toContain("No collection null found for storage bar.\n");
+    expect(d.code).toBe(0);
+    const s = await w.run(["sync"]);
+    expect(s.stderr).toContain("Copying (uploading) item one to bar\n");
+    expect(s.code).toBe(0);
+    expect(w.read("notes/one.note")).toBe(event("one"));
+    // The package name works as a type too.
+    pairWith(w, `type = "vdirsyncer-storage-notes"\npath = "{root}/notes"`);
+    expect((await w.run(["discover"])).code).toBe(0);
+    expect((await w.run(["sync"])).stderr).toBe("Syncing foobar\n");
+  });
+
+  test("a third-party plugin's schema errors are printed as vdirsyncer's init errors", async () => {
+    const w = world();
+    mkdirSync(join(w.root, "node_modules"));
+    symlinkSync(FIXTURE, join(w.root, "node_modules", "vdirsyncer-storage-notes"), "dir");
+    pairWith(w, `type = "notes"\npath = "{root}/notes"\ncolour = "red"`);
+    const r = await w.run(["discover"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      "critical: Failed to initialize bar\ncritical:   - notes storage doesn't take the parameters: colour\n",
+    );
+  });
+
+  test("a missing plugin names the package to install", async () => {
+    const w = world();
+    pairWith(w, `type = "nothere"\npath = "{root}/x"`);
+    const r = await w.run(["discover"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      "critical: Unknown storage type: nothere. No plugin package @vdirsyncer/storage-nothere or vdirsyncer-storage-nothere is installed.\n",
+    );
+    expect(r.stderr).toContain("hint: Install the plugin: npm install -g vdirsyncer-storage-nothere\n");
+  });
+
+  test("a first-party type that is not installed yet says so", async () => {
+    const w = world();
+    pairWith(w, `type = "google_contacts"\ntoken_file = "x"\nclient_id = "x"\nclient_secret = "x"`);
+    const r = await w.run(["discover"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      'critical: The storage type "google_contacts" is not available yet in this vdirsyncer.\n',
+    );
+  });
+
+  test("a plugin built for another storage API version is refused", async () => {
+    const w = world();
+    const dir = join(w.root, "node_modules", "vdirsyncer-storage-future");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      join(dir, "package.json"),
+      JSON.stringify({ name: "vdirsyncer-storage-future", main: "index.js" }),
+    );
+    writeFileSync(
+      join(dir, "index.js"),
+      'export default { apiVersion: 2, type: "future", create() { throw new Error("never"); } };\n',
+    );
+    pairWith(w, `type = "future"`);
+    const r = await w.run(["discover"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      "critical: The storage plugin vdirsyncer-storage-future was built for storage API version 2; this vdirsyncer supports version 1.\n",
+    );
+  });
+
+  test("filesystem/icalendar is the filesystem type; unknown and missing options are init errors", async () => {
+    const w = world();
+    pairWith(w, `type = "filesystem/icalendar"\npath = "{root}/bar/"\nfileext = ".ics"`);
+    w.write("bar/.keep", "");
+    expect((await w.run(["discover"])).code).toBe(0);
+    pairWith(w, `type = "filesystem"\npath = "{root}/bar/"\nfoo = 1`);
+    const r = await w.run(["discover"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      "critical: Failed to initialize bar\ncritical:   - filesystem storage requires the parameters: fileext\ncritical:   - filesystem storage doesn't take the parameters: foo\n",
+    );
+  });
+});
