@@ -7,6 +7,7 @@ import {
   createDavCollection,
   createDavSession,
   type DavCollectionOptions,
+  type DavSessionOptions,
   discoverCollections,
   openDavCollection,
 } from "@vdirsyncer/dav";
@@ -38,18 +39,19 @@ export function caldavCollectionOptions(
  * `open(null)` opens the configured URL as the collection; `open(info)` opens `info.href`. With `item_types` or
  * a date window the collection lists with calendar-query REPORTs and its `changes()` throws UnsupportedError,
  * so that the engine lists in full (a sync-collection delta would ignore the filter).
+ * @param session overrides of session options that no config key sets (e.g. the `onRequest` test hook)
  */
 export function createCaldavStorage(
   options: CaldavOptions,
   ctx: StorageContext,
+  session?: Partial<DavSessionOptions>,
 ): Storage<WritableCollection> {
-  const session = createDavSession(toDavSessionOptions(options, ctx));
+  const dav = createDavSession({ ...toDavSessionOptions(options, ctx), ...session });
   const collectionOptions = caldavCollectionOptions(options);
   return {
-    open: (info: CollectionInfo | null) =>
-      openDavCollection(session, info?.href ?? session.url, collectionOptions),
-    discover: () => discoverCollections(session, "calendar"),
-    createCollection: (id: string | null) => createDavCollection(session, "calendar", id),
-    close: () => session.close(),
+    open: (info: CollectionInfo | null) => openDavCollection(dav, info?.href ?? dav.url, collectionOptions),
+    discover: () => discoverCollections(dav, "calendar"),
+    createCollection: (id: string | null) => createDavCollection(dav, "calendar", id),
+    close: () => dav.close(),
   };
 }

@@ -7,6 +7,7 @@ import {
   createDavCollection,
   createDavSession,
   type DavCollectionOptions,
+  type DavSessionOptions,
   discoverCollections,
   openDavCollection,
 } from "@vdirsyncer/dav";
@@ -29,18 +30,19 @@ export function carddavCollectionOptions(options: CarddavOptions): DavCollection
  * Creates a carddav storage from validated options.
  *
  * `open(null)` opens the configured URL as the address book; `open(info)` opens `info.href`.
+ * @param session overrides of session options that no config key sets (e.g. the `onRequest` test hook)
  */
 export function createCarddavStorage(
   options: CarddavOptions,
   ctx: StorageContext,
+  session?: Partial<DavSessionOptions>,
 ): Storage<WritableCollection> {
-  const session = createDavSession(toDavSessionOptions(options, ctx));
+  const dav = createDavSession({ ...toDavSessionOptions(options, ctx), ...session });
   const collectionOptions = carddavCollectionOptions(options);
   return {
-    open: (info: CollectionInfo | null) =>
-      openDavCollection(session, info?.href ?? session.url, collectionOptions),
-    discover: () => discoverCollections(session, "addressbook"),
-    createCollection: (id: string | null) => createDavCollection(session, "addressbook", id),
-    close: () => session.close(),
+    open: (info: CollectionInfo | null) => openDavCollection(dav, info?.href ?? dav.url, collectionOptions),
+    discover: () => discoverCollections(dav, "addressbook"),
+    createCollection: (id: string | null) => createDavCollection(dav, "addressbook", id),
+    close: () => dav.close(),
   };
 }
