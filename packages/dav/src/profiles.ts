@@ -15,13 +15,12 @@ const PROFILES: Record<ServerProfile["name"], ServerProfile> = {
 
 /**
  * Picks a profile from the `Server` and `DAV` headers of the first answer (`"<server> | <dav>"`).
- * Xandikos names itself in `Server`; Radicale runs under Python's WSGI server and is recognised by that
- * together with its DAV capabilities.
+ * Neither names itself: Xandikos runs on aiohttp, Radicale on Python's WSGI server; anything else is unknown.
  */
 export function profileFor(serverHeader: string | undefined): ServerProfile {
   const h = (serverHeader ?? "").toLowerCase();
-  if (h.includes("xandikos")) return PROFILES.xandikos;
-  if (h.includes("radicale") || (h.includes("wsgiserver") && h.includes("calendar-access")))
-    return PROFILES.radicale;
+  // Xandikos 0.2.8 says `Server: Python/3.11 aiohttp/3.8.4`; Radicale 3 `WSGIServer/0.2 CPython/3.11.2`.
+  if (h.includes("xandikos") || h.includes("aiohttp")) return PROFILES.xandikos;
+  if (h.includes("radicale") || h.includes("wsgiserver")) return PROFILES.radicale;
   return PROFILES.unknown;
 }

@@ -46,6 +46,8 @@ export interface DavRequest {
   body?: string;
   /** Per-request override of the session timeout. */
   timeoutMs?: number;
+  /** Per-request override of the session's attempts for retryable failures. */
+  maxAttempts?: number;
 }
 
 /** The HTTP error behind our errors: method, URL (without credentials), status and the body cut to 4 KiB. */
@@ -275,7 +277,7 @@ export class HttpSession implements DavSession {
     const method = req.method.toUpperCase();
     const url = this.resolve(req.url);
     const safe = SAFE_METHODS.has(method);
-    const maxAttempts = Math.max(1, this.#options.maxAttempts ?? 5);
+    const maxAttempts = Math.max(1, req.maxAttempts ?? this.#options.maxAttempts ?? 5);
     let digestRetried = false;
     let attempt = 0;
     for (;;) {

@@ -23,7 +23,7 @@ function info(server: TestServer): ServerInfo {
  * (`inject("vdirsyncerTestServers")`, or {@link testServers}; also the env vars `VDIRSYNCER_TEST_RADICALE_URL`
  * and `VDIRSYNCER_TEST_XANDIKOS_URL`) and returns the teardown that stops both.
  *
- * Use it as `globalSetup: ["@vdirsyncer/test-servers/global-setup"]`, or re-export it from a file of your own.
+ * Re-export it from a `test/global-setup.ts` of your own and list that file in `globalSetup`.
  * Tests sharing these servers MUST each create their own collections.
  * @throws {Error} a binary is missing (the message names the Debian package) or a server did not come up
  */
