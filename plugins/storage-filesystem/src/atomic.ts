@@ -8,8 +8,10 @@ import { join } from "node:path";
 
 /** Raised by {@link writeNewFile} when the target name is taken; the caller turns it into AlreadyExistsError. */
 export class TargetExistsError extends Error {
-  constructor(readonly target: string) {
+  readonly target: string;
+  constructor(target: string) {
     super(`${target} already exists.`);
+    this.target = target;
   }
 }
 

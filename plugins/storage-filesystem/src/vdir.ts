@@ -48,13 +48,16 @@ const MISSING = new Set(["ENOENT", "ENOTDIR", "EISDIR", "ELOOP", "ENAMETOOLONG"]
 export class VdirCollection implements WritableCollection {
   readonly #codec: Codec;
 
+  /** The absolute path of the folder. */
+  readonly dir: string;
+  readonly options: FilesystemOptions;
+  readonly ctx: StorageContext;
+
   /** Use {@link openVdir}, which checks that `dir` is a folder. */
-  constructor(
-    /** The absolute path of the folder. */
-    readonly dir: string,
-    readonly options: FilesystemOptions,
-    readonly ctx: StorageContext,
-  ) {
+  constructor(dir: string, options: FilesystemOptions, ctx: StorageContext) {
+    this.dir = dir;
+    this.options = options;
+    this.ctx = ctx;
     this.#codec = resolveCodec(options.encoding);
   }
 

@@ -52,7 +52,11 @@ export class MemoryCollectionData {
   /** Tells tokens of this collection apart from tokens of any other. */
   readonly instanceId = randomString();
 
-  constructor(readonly info: CollectionInfo) {}
+  readonly info: CollectionInfo;
+
+  constructor(info: CollectionInfo) {
+    this.info = info;
+  }
 
   /** Records a write to `href` (or a metadata write, with no href). */
   touch(href?: string): void {
