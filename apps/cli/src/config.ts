@@ -2,7 +2,14 @@
  * The one place that talks to `@vdirsyncer/config`: find and load the file, and resolve fetch params.
  */
 import { resolve } from "node:path";
-import { type Config, type JsonValue, loadConfig, type StorageSection } from "@vdirsyncer/config";
+import {
+  type Config,
+  createFetcher,
+  type JsonValue,
+  loadConfig,
+  promptHidden,
+  type StorageSection,
+} from "@vdirsyncer/config";
 import { UserError } from "@vdirsyncer/core";
 import type { AppContext } from "./context.ts";
 
@@ -26,13 +33,29 @@ export async function openConfig(ctx: AppContext): Promise<ConfigAccess> {
     cwd,
     home: env.HOME,
   });
-  return {
-    config,
-    async resolveRaw(section) {
-      if (Object.keys(section.fetch).length > 0) {
-        throw new UserError(`Fetch params are not supported yet (storage ${section.name}).`);
-      }
-      return { ...section.raw };
-    },
-  };
+  const fetcher = createFetcher({
+    log: ctx.out,
+    home: env.HOME,
+    prompt: (text) => promptValue(ctx, text),
+  });
+  return { config, resolveRaw: (section) => fetcher.resolveRaw(section) };
+}
+
+/**
+ * A `["prompt", text]` fetch param: on a terminal, config's hidden prompt; otherwise the next line of this
+ * run's stdin (scripts and tests), with the question on stderr.
+ * @throws {UserError} the input ended before a value was given
+ */
+async function promptValue(ctx: AppContext, text: string): Promise<string> {
+  if ((ctx.io.stdin as { isTTY?: boolean }).isTTY === true) return promptHidden(text);
+  for (;;) {
+    ctx.out.write(`${text}: `);
+    const line = await ctx.reader.next();
+    if (line === undefined) {
+      throw new UserError(`Aborted at the prompt "${text}".`, {
+        hint: "Enter the value when asked, or set it in the config.",
+      });
+    }
+    if (line !== "") return line;
+  }
 }
