@@ -2,7 +2,16 @@
  * The real command: the built `bin/vdirsyncer.js` in a child process, as a user runs it.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -25,6 +34,17 @@ const NEEDED = [
 let root: string;
 let bin: string;
 
+/** The newest modification time of the files under `dir`. */
+function newest(dir: string): number {
+  let t = 0;
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    const st = statSync(p);
+    t = Math.max(t, st.isDirectory() ? newest(p) : st.mtimeMs);
+  }
+  return t;
+}
+
 beforeAll(() => {
   // `turbo run test` builds first; a bare `vitest run` may not have.
   if (NEEDED.some((p) => !existsSync(join(REPO, p, "dist", "index.js")))) {
@@ -32,6 +52,9 @@ beforeAll(() => {
       cwd: REPO,
       stdio: "ignore",
     });
+  } else if (statSync(join(PKG, "dist", "index.js")).mtimeMs < newest(join(PKG, "src"))) {
+    // Never test a stale build of this package.
+    execFileSync("pnpm", ["run", "build"], { cwd: PKG, stdio: "ignore" });
   }
   root = mkdtempSync(join(tmpdir(), "vdirsyncer-bin-"));
   bin = join(root, "bin");

@@ -489,6 +489,36 @@ describe("dry run, --json and progress", () => {
     expect(snapshot(w.root)).toEqual(before2);
   });
 
+  test("--dry-run with a missing collection says it would create it, and creates nothing", async () => {
+    const w = world();
+    await prepared(w);
+    rmSync(join(w.root, "bar/c"), { recursive: true });
+    const before = snapshot(w.root);
+    const r = await w.run(["sync", "--dry-run"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('Would create collection "c" for storage bar/c\n');
+    expect(r.stderr).toContain("Would copy (upload) item one to bar/c\n");
+    expect(snapshot(w.root)).toEqual(before);
+  });
+
+  test("--json still ends with a summary when the command fails before syncing", async () => {
+    const w = world();
+    fsPair(w, "collections = null");
+    const r = await w.run(["sync", "--json"]);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toEqual({
+      event: "summary",
+      ok: false,
+      collections: 0,
+      uploads: 0,
+      updates: 0,
+      deletes: 0,
+      conflicts: 0,
+      errors: 1,
+    });
+    expect(r.stderr).toContain("before synchronization");
+  });
+
   test("--json prints one object per event and a summary that adds up", async () => {
     const w = world();
     await prepared(w);

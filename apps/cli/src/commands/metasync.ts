@@ -8,7 +8,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from "yargs";
 import { statusPath } from "../collections.ts";
 import type { AppContext } from "../context.ts";
 import { reportError } from "../errors.ts";
-import { openCollection } from "../storages.ts";
+import { type OpenedCollection, openCollection } from "../storages.ts";
 import { selectTargets, statusNameOf } from "../targets.ts";
 
 /** Runs `metasync`; returns the exit code. */
@@ -21,10 +21,13 @@ export async function runMetasync(ctx: AppContext, args: readonly string[]): Pro
     const results = await Promise.all(
       collections.map(async (c) => {
         const name = statusNameOf(pair.name, c.name);
+        const opened: OpenedCollection[] = [];
         try {
           out.info(`Metasyncing ${name}`);
           const a = await openCollection(ctx, resolved.a, c.a, { create: true });
+          opened.push(a);
           const b = await openCollection(ctx, resolved.b, c.b, { create: true });
+          opened.push(b);
           await metasyncCollection({
             a: { name: a.instance, collection: a.collection, readOnly: a.readOnly },
             b: { name: b.instance, collection: b.collection, readOnly: b.readOnly },
@@ -37,6 +40,8 @@ export async function runMetasync(ctx: AppContext, args: readonly string[]): Pro
         } catch (err) {
           reportError(out, err, name);
           return false;
+        } finally {
+          for (const side of opened) await side.storage.close?.();
         }
       }),
     );

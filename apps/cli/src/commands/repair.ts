@@ -49,15 +49,18 @@ export async function runRepair(ctx: AppContext, target: string, repairUnsafeUid
   }
   out.info(`Repairing ${opened.instance}`);
   out.warn("Make sure no other program is talking to the server.");
-  const report = await repairCollection(opened.collection as WritableCollection, {
-    repairUnsafeUid,
-    log: out,
-    name: opened.instance,
-    // Storage and pair names never collide (vdirsyncer refuses it), so the storage name is a safe trash folder.
-    trash: createDiskTrash(await statusPath(ctx), storageName, collection),
-  });
+  try {
+    await repairCollection(opened.collection as WritableCollection, {
+      repairUnsafeUid,
+      log: out,
+      name: opened.instance,
+      // Storage and pair names never collide (vdirsyncer refuses it), so the storage name is a safe trash folder.
+      trash: createDiskTrash(await statusPath(ctx), storageName, collection),
+    });
+  } finally {
+    await opened.storage.close?.();
+  }
   // vdirsyncer exits 0 even when items were beyond repair; they are listed above.
-  void report;
   return 0;
 }
 

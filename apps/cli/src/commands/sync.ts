@@ -125,11 +125,18 @@ async function emptyCollection(ctx: AppContext, resolved: ResolvedPair, side: "a
 /** Runs `sync`; returns the exit code. */
 export async function runSync(ctx: AppContext, options: SyncCommandOptions): Promise<number> {
   const { out } = ctx;
-  const targets = await selectTargets(ctx, options.collections);
-  const root = await statusPath(ctx);
   const json = (value: Record<string, unknown>) => {
     if (options.json) ctx.io.stdout.write(`${JSON.stringify(value)}\n`);
   };
+  let targets: Awaited<ReturnType<typeof selectTargets>>;
+  try {
+    targets = await selectTargets(ctx, options.collections);
+  } catch (err) {
+    // A script reading --json always gets its summary, even when nothing could start.
+    json({ event: "summary", ok: false, collections: 0, ...zero(), errors: 1 });
+    throw err;
+  }
+  const root = await statusPath(ctx);
   const progress =
     ctx.io.stderr.isTTY === true && !options.json && out.level !== "DEBUG"
       ? new Progress(ctx.io.stderr)
@@ -199,10 +206,14 @@ async function syncOne(
   out.info(`Syncing ${name}`);
   progress?.start(name);
   let status: CollectionStatus | undefined;
+  const opened: { storage?: { close?(): unknown } }[] = [];
   try {
     const open = async (
       side: "a" | "b",
-    ): Promise<Pick<OpenedCollection, "instance" | "collection" | "readOnly" | "noDelete">> => {
+    ): Promise<
+      Pick<OpenedCollection, "instance" | "collection" | "readOnly" | "noDelete"> &
+        Partial<Pick<OpenedCollection, "storage">>
+    > => {
       const section = resolved[side];
       const delta = c[side];
       if (!options.dryRun) return openCollection(ctx, section, delta, { create: true });
@@ -214,7 +225,9 @@ async function syncOne(
       }
     };
     const a = await open("a");
+    opened.push(a);
     const b = await open("b");
+    opened.push(b);
     if (pair.partialSyncSet && !a.readOnly && !b.readOnly) {
       throw new UserError(
         "`partial_sync` is only effective if one storage is read-only. Use `read_only = true` in exactly one storage section.",
@@ -313,6 +326,7 @@ async function syncOne(
     fail(err);
   } finally {
     await status?.close?.();
+    for (const side of opened) await side.storage?.close?.();
     progress?.end(name);
   }
   return ok;
