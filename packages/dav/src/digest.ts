@@ -74,28 +74,38 @@ function quoted(value: string): string {
  */
 export class DigestAuth {
   #nc = 0;
+  readonly challenge: DigestChallenge;
+  readonly #username: string;
+  readonly #password: string;
+  readonly #cnonce: () => string;
+
+  /** `cnonce` is a test hook for RFC 7616's example vectors. */
   constructor(
-    readonly challenge: DigestChallenge,
-    private readonly username: string,
-    private readonly password: string,
-    /** Test hook for RFC 7616's example vectors. */
-    private readonly cnonce: () => string = () => randomBytes(16).toString("hex"),
-  ) {}
+    challenge: DigestChallenge,
+    username: string,
+    password: string,
+    cnonce: () => string = () => randomBytes(16).toString("hex"),
+  ) {
+    this.challenge = challenge;
+    this.#username = username;
+    this.#password = password;
+    this.#cnonce = cnonce;
+  }
 
   /** The `Authorization` header for `method` on `uri` (the request-target: path and query). */
   header(method: string, uri: string): string {
     const c = this.challenge;
-    const cnonce = this.cnonce();
+    const cnonce = this.#cnonce();
     this.#nc += 1;
     const nc = this.#nc.toString(16).padStart(8, "0");
-    let ha1 = hash(c.algorithm, `${this.username}:${c.realm}:${this.password}`);
+    let ha1 = hash(c.algorithm, `${this.#username}:${c.realm}:${this.#password}`);
     if (c.algorithm.endsWith("-sess")) ha1 = hash(c.algorithm, `${ha1}:${c.nonce}:${cnonce}`);
     const ha2 = hash(c.algorithm, `${method}:${uri}`);
     const response = c.qop
       ? hash(c.algorithm, `${ha1}:${c.nonce}:${nc}:${cnonce}:${c.qop}:${ha2}`)
       : hash(c.algorithm, `${ha1}:${c.nonce}:${ha2}`);
     const fields = [
-      `username=${quoted(this.username)}`,
+      `username=${quoted(this.#username)}`,
       `realm=${quoted(c.realm)}`,
       `uri=${quoted(uri)}`,
       `algorithm=${c.algorithm}`,

@@ -69,7 +69,6 @@ const USES_PARAMS = new Set([
   "tel",
 ]);
 const SCHEME_CHARS = /^[A-Za-z0-9+\-.]+$/;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: Python strips exactly these
 const LEADING_C0_OR_SPACE = /^[\u0000-\u0020]+/;
 
 interface Split {
@@ -189,7 +188,6 @@ const decoder = new TextDecoder("utf-8", { fatal: false });
 /** Python `unquote(s)`: %XX in ASCII runs decoded as UTF-8 with U+FFFD for invalid bytes; bad escapes kept. */
 export function pyUnquote(s: string): string {
   if (!s.includes("%")) return s;
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: Python splits on ASCII runs, control chars included
   return s.replace(/[\u0000-\u007f]+/g, (run) => {
     if (!run.includes("%")) return run;
     const bytes: number[] = [];

@@ -8,7 +8,7 @@ export interface ServerProfile {
 }
 
 const PROFILES: Record<ServerProfile["name"], ServerProfile> = {
-  radicale: { name: "radicale", multigetBatchSize: 100, multigetConcurrency: 2 },
+  radicale: { name: "radicale", multigetBatchSize: 250, multigetConcurrency: 2 },
   xandikos: { name: "xandikos", multigetBatchSize: 50, multigetConcurrency: 4 },
   unknown: { name: "unknown", multigetBatchSize: 50, multigetConcurrency: 4 },
 };

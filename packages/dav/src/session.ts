@@ -52,13 +52,16 @@ export interface DavRequest {
 
 /** The HTTP error behind our errors: method, URL (without credentials), status and the body cut to 4 KiB. */
 export class HttpStatusError extends Error {
-  constructor(
-    readonly method: string,
-    readonly url: string,
-    readonly status: number,
-    readonly body: string,
-  ) {
+  readonly method: string;
+  readonly url: string;
+  readonly status: number;
+  readonly body: string;
+  constructor(method: string, url: string, status: number, body: string) {
     super(`${method} ${url} answered ${status}.`);
+    this.method = method;
+    this.url = url;
+    this.status = status;
+    this.body = body;
   }
   override get name(): string {
     return "HttpStatusError";
@@ -112,9 +115,12 @@ export function statusError(method: string, response: DavResponse, href?: string
 class Limiter {
   #active = 0;
   #waiting: (() => void)[] = [];
-  constructor(private readonly max: number) {}
+  readonly #max: number;
+  constructor(max: number) {
+    this.#max = max;
+  }
   async acquire(): Promise<void> {
-    if (this.#active < this.max) {
+    if (this.#active < this.#max) {
       this.#active++;
       return;
     }

@@ -20,7 +20,6 @@ export interface XmlElement {
 }
 
 /** Bytes 0x00–0x08, 0x0B, 0x0C, 0x0E–0x1F: invalid in XML 1.0, sent by some servers (vdirsyncer #626). */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F]/g;
 
 /**
