@@ -332,6 +332,26 @@ describe("partial_sync with a read-only filesystem storage", () => {
   });
 });
 
+describe("no_delete", () => {
+  test("a deletion is not applied to a no_delete storage, and the item comes back", async () => {
+    const w = world();
+    fsPair(w, "collections = null", { bar: "no_delete = true" });
+    w.write("foo/one.ics", event("one"));
+    w.write("foo/two.ics", event("two"));
+    w.write("bar/.keep", "");
+    await w.run(["discover"]);
+    expect((await w.run(["sync"])).code).toBe(0);
+    rmSync(join(w.root, "foo/one.ics"));
+    const r = await w.run(["sync"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toContain("Deleting");
+    expect(existsSync(join(w.root, "bar/one.ics"))).toBe(true);
+    const again = await w.run(["sync"]);
+    expect(again.stderr).toContain("Copying (uploading) item one to foo\n");
+    expect(existsSync(join(w.root, "foo/one.ics"))).toBe(true);
+  });
+});
+
 describe("discover", () => {
   test("a triple with different names creates both collections after the prompts", async () => {
     const w = world();
