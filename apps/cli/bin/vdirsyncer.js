@@ -1,5 +1,13 @@
 #!/usr/bin/env node
 // The `vdirsyncer` command: runs the built CLI (dist/, made by `pnpm build`) with the process's streams.
-import { main } from "../dist/index.js";
-
+// The version check comes first, before anything that needs Node 24 (node:sqlite) is loaded.
+const [major, minor] = process.versions.node.split(".").map(Number);
+if (major < 24 || (major === 24 && minor < 11)) {
+  process.stderr.write(
+    `critical: vdirsyncer needs Node.js 24.11 or newer; ${process.execPath} is ${process.version}.\n` +
+      "hint: Put Node 24 first on your PATH (in this repository: . scripts/env.sh).\n",
+  );
+  process.exit(1);
+}
+const { main } = await import("../dist/index.js");
 process.exitCode = await main(process.argv.slice(2));

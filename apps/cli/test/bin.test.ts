@@ -103,6 +103,17 @@ describe("the built command", () => {
     expect(missing.stderr).toContain(`critical: Error during reading config ${h}/.config/vdirsyncer/config`);
   });
 
+  test("an old Node gets a clear message before anything is loaded", () => {
+    // Pretend to be Node 20 (the system Node on Debian), which has no node:sqlite.
+    const pretend =
+      'data:text/javascript,Object.defineProperty(process, "versions", {value: {...process.versions, node: "20.19.0"}}); Object.defineProperty(process, "version", {value: "v20.19.0"});';
+    const r = spawnSync(process.execPath, ["--import", pretend, BIN, "--version"], { encoding: "utf8" });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain("critical: vdirsyncer needs Node.js 24.11 or newer;");
+    expect(r.stderr).toContain("is v20.19.0.\nhint: ");
+  });
+
   test("--help lists the commands on stdout", () => {
     const r = shell(home(), "vdirsyncer --help");
     expect(r.code).toBe(0);
