@@ -16,6 +16,7 @@ import {
   type Written,
   WrongEtagError,
 } from "@vdirsyncer/core";
+import tsdav from "tsdav";
 import type { DavCollection, DavCollectionOptions, DavSession } from "./api.ts";
 import { generateHref, normalizeHref } from "./href.ts";
 import {
@@ -27,7 +28,14 @@ import {
   statusCode,
 } from "./multistatus.ts";
 import { profileFor, type ServerProfile } from "./profiles.ts";
-import { type DavResponse, HttpSession, HttpStatusError, redactUrl, statusError } from "./session.ts";
+import {
+  type DavResponse,
+  HttpSession,
+  HttpStatusError,
+  readResponse,
+  redactUrl,
+  statusError,
+} from "./session.ts";
 import { buildXml, child, el, NS, parseXml, type XmlNode } from "./xml.ts";
 
 /** Metadata keys and their properties per kind (spec/dav.md, Metadata properties). */
@@ -457,31 +465,42 @@ export class DavCollectionImpl implements DavCollection {
   /** `If-None-Match: *` PUT to `<ident><fileext>` (or a uuid4 href when the ident is not URL-safe). */
   async upload(item: Item): Promise<Written> {
     const href = this.#normalize(generateHref(item.ident) + this.#opts.fileext);
-    const etag = await this.#put(href, item, { "if-none-match": "*" });
+    const etag = await this.#put(href, item, undefined);
     return { href, etag };
   }
 
   /** `If-Match` PUT. @throws {WrongEtagError} on 412 */
   async update(href: string, item: Item, etag: string): Promise<Pick<Written, "etag">> {
     if (!etag) throw new TypeError("etag must be given and must not be None.");
-    return { etag: await this.#put(href, item, { "if-match": etag }) };
+    return { etag: await this.#put(href, item, etag) };
   }
 
-  async #put(href: string, item: Item, conditional: Record<string, string>): Promise<string | undefined> {
+  /**
+   * PUT through tsdav (`createObject` with `If-None-Match: *` when `etag` is undefined, else `updateObject`
+   * with `If-Match`), over the session's fetch. tsdav hands a string `data` to that fetch untouched, so the
+   * body is `item.raw` byte for byte; its answer is the raw Response (a 412 does not throw), judged here.
+   */
+  async #put(href: string, item: Item, etag: string | undefined): Promise<string | undefined> {
     const url = this.#abs(href);
-    const res = await this.#send("PUT", url, item.raw, {
-      ...conditional,
-      "content-type": `${this.#mimetype}; charset=utf-8`,
-    });
+    const headers = { "content-type": `${this.#mimetype}; charset=utf-8` };
+    const fetch = this.#http.fetch;
+    const res = await readResponse(
+      etag === undefined
+        ? await tsdav.createObject({
+            url,
+            data: item.raw,
+            headers: { ...headers, "if-none-match": "*" },
+            fetch,
+          })
+        : await tsdav.updateObject({ url, data: item.raw, etag, headers, fetch }),
+      url,
+    );
     if (res.status === 412) {
-      throw "if-none-match" in conditional
-        ? new AlreadyExistsError(href)
-        : new WrongEtagError(href, { expected: conditional["if-match"] });
+      throw etag === undefined ? new AlreadyExistsError(href) : new WrongEtagError(href, { expected: etag });
     }
     if (res.status >= 400 || res.status < 200) throw statusError("PUT", res, href);
     this.#checkPutBody(res, href);
-    const etag = res.headers.get("etag") ?? undefined;
-    return etag ?? (await this.#etagOf(href));
+    return res.headers.get("etag") ?? (await this.#etagOf(href));
   }
 
   /** Xandikos answers PUT with a multistatus; any per-resource error status in it fails the write. */
@@ -527,12 +546,15 @@ export class DavCollectionImpl implements DavCollection {
     }
   }
 
-  /** DELETE with `If-Match` (without it only when no etag is known, with a warning). */
+  /** DELETE through tsdav with `If-Match` (without it only when no etag is known, with a warning). */
   async delete(href: string, etag: string): Promise<void> {
-    const headers: Record<string, string> = {};
-    if (etag) headers["if-match"] = etag;
-    else this.#log.warn(`Deleting ${href} without If-Match: no etag is known for it.`);
-    const res = await this.#send("DELETE", this.#abs(href), undefined, headers);
+    if (!etag) this.#log.warn(`Deleting ${href} without If-Match: no etag is known for it.`);
+    const url = this.#abs(href);
+    // tsdav's deleteObject drops If-Match for an empty etag itself; passing none keeps that explicit.
+    const res = await readResponse(
+      await tsdav.deleteObject({ url, ...(etag ? { etag } : {}), fetch: this.#http.fetch }),
+      url,
+    );
     if (res.status === 412) throw new WrongEtagError(href, { expected: etag });
     if (res.status >= 400) throw statusError("DELETE", res, href);
   }

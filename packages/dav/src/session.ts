@@ -25,6 +25,8 @@ const NOT_SENT = new Set([
   "UND_ERR_CONNECT_TIMEOUT",
 ]);
 const BODY_LIMIT = 4096;
+/** Statuses a `Response` must be built without a body for (the constructor throws otherwise). */
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 const DEFAULT_USER_AGENT = "vdirsyncer/0.19.3";
 
 /** A buffered HTTP answer. */
@@ -48,6 +50,20 @@ export interface DavRequest {
   timeoutMs?: number;
   /** Per-request override of the session's attempts for retryable failures. */
   maxAttempts?: number;
+}
+
+/**
+ * Buffers a `Response` returned by tsdav (made by {@link HttpSession.fetch}) into a {@link DavResponse}, so its
+ * status, headers and body are judged exactly like our own requests' answers.
+ */
+export async function readResponse(response: Response, url: string): Promise<DavResponse> {
+  return {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+    url: response.url || url,
+    body: await response.text(),
+  };
 }
 
 /** The HTTP error behind our errors: method, URL (without credentials), status and the body cut to 4 KiB. */
@@ -402,11 +418,14 @@ export class HttpSession implements DavSession {
           ? await new Response(init.body).text()
           : undefined;
     const res = await this.request({ method, url, headers, body });
-    return new Response(res.status === 204 || res.status === 304 ? null : res.body, {
+    const response = new Response(NULL_BODY.has(res.status) ? null : res.body, {
       status: res.status,
       statusText: res.statusText,
       headers: res.headers,
     });
+    // A constructed Response has an empty `url`; tsdav reports it as the href of non-multistatus answers.
+    Object.defineProperty(response, "url", { value: res.url });
+    return response;
   }
 
   /** Closes pooled connections. */
