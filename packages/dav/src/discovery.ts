@@ -4,12 +4,13 @@ import {
   isVdirsyncerError,
   UnsupportedError,
 } from "@vdirsyncer/core";
+import tsdav, { type DAVResponse } from "tsdav";
 import type { DavCollection, DavCollectionOptions, DavKind, DavSession } from "./api.ts";
 import { DavCollectionImpl, httpSession } from "./collection.ts";
 import { pyQuote, pyUnquote, pyUrljoin } from "./href.ts";
 import { hasResourceType, parseMultistatus, propResponses, propText } from "./multistatus.ts";
 import { type HttpSession, redactUrl, statusError } from "./session.ts";
-import { buildXml, child, descendants, el, NS } from "./xml.ts";
+import { buildXml, child, descendants, el, NS, type XmlNode } from "./xml.ts";
 
 function kindNs(kind: DavKind): [string, string] {
   return kind === "calendar" ? [NS.CALDAV, "calendar"] : [NS.CARDDAV, "addressbook"];
@@ -119,11 +120,31 @@ export async function* discoverCollections(
   yield* await collectionsAt(http, home, kind);
 }
 
+/** The outcome of one creation request: enough for {@link statusError}. */
+interface Created {
+  status: number;
+  statusText: string;
+  body: string;
+}
+
+/** Reduces tsdav's parsed answer to one outcome: the first failing response, else the first one. */
+function outcome(responses: DAVResponse[]): Created {
+  const r = responses.find((x) => !x.ok) ?? responses[0];
+  return {
+    status: r?.status ?? 0,
+    statusText: r?.statusText ?? "",
+    // tsdav keeps the body of a failed answer as text (cut to 4 KiB); a parsed one is not needed for errors.
+    body: typeof r?.raw === "string" ? r.raw : "",
+  };
+}
+
 /**
  * Creates a collection named `id` under the home set (or at the configured URL for `null`) unless discovery
  * already finds it: MKCALENDAR for calendars when the server accepts it, else an extended MKCOL (RFC 5689),
- * with displayname and color set in the same request.
+ * with displayname and color set in the same request. Both go through tsdav (`makeCalendar`,
+ * `makeCollection`) over the session's fetch, unless a value would not survive its XML writer.
  * @throws {UnsupportedError} the server refused both ways of creating it
+ * @throws {AccessDeniedError} the server answered 401
  */
 export async function createDavCollection(
   session: DavSession,
@@ -138,45 +159,80 @@ export async function createDavCollection(
   }
   const url = id === null ? http.url : `${pyUrljoin(await findHome(session, kind), pyQuote(id, "/@"))}/`;
   const [ns, type] = kindNs(kind);
+  const color = kind === "calendar" ? props.color : undefined;
+  const values = [props.displayName, color].filter((v) => v !== undefined);
+  // xml-js, tsdav's XML writer, turns a literal `&amp;` in text into `&`: such values go in our own body.
+  const viaTsdav = values.every((v) => !v.includes("&amp;"));
+  const fetch = http.fetch;
+  const ownRequest = async (method: string, body: XmlNode): Promise<Created> => {
+    const res = await http.request({ method, url, body: buildXml(body) });
+    return { status: res.status, statusText: res.statusText, body: res.body };
+  };
+
   const propNodes = [
     ...(props.displayName !== undefined ? [el(NS.DAV, "displayname", props.displayName)] : []),
-    ...(props.color !== undefined && kind === "calendar" ? [el(NS.ICAL, "calendar-color", props.color)] : []),
+    ...(color !== undefined ? [el(NS.ICAL, "calendar-color", color)] : []),
   ];
-  const attempts: { method: string; body: string }[] = [];
+  // The same properties for xml-js; unprefixed names get tsdav's `d:` (DAV:), `ca:` is Apple's iCal namespace.
+  const tsdavProps: Record<string, { _text: string }> = {
+    ...(props.displayName !== undefined ? { displayname: { _text: props.displayName } } : {}),
+    ...(color !== undefined ? { "ca:calendar-color": { _text: color } } : {}),
+  };
+  const attempts: { method: string; send: () => Promise<Created> }[] = [];
   if (kind === "calendar") {
     attempts.push({
       method: "MKCALENDAR",
-      body: buildXml(
-        el(
-          NS.CALDAV,
-          "mkcalendar",
-          ...(propNodes.length ? [el(NS.DAV, "set", el(NS.DAV, "prop", ...propNodes))] : []),
-        ),
-      ),
+      send: async () =>
+        viaTsdav
+          ? outcome(await tsdav.makeCalendar({ url, props: tsdavProps, fetch }))
+          : ownRequest(
+              "MKCALENDAR",
+              el(
+                NS.CALDAV,
+                "mkcalendar",
+                ...(propNodes.length ? [el(NS.DAV, "set", el(NS.DAV, "prop", ...propNodes))] : []),
+              ),
+            ),
     });
   }
   attempts.push({
     method: "MKCOL",
-    body: buildXml(
-      el(
-        NS.DAV,
-        "mkcol",
-        el(
-          NS.DAV,
-          "set",
-          el(
-            NS.DAV,
-            "prop",
-            el(NS.DAV, "resourcetype", el(NS.DAV, "collection"), el(ns, type)),
-            ...propNodes,
+    send: async () =>
+      viaTsdav
+        ? outcome(
+            await tsdav.makeCollection({
+              url,
+              props: {
+                resourcetype: {
+                  collection: {},
+                  [kind === "calendar" ? "c:calendar" : "card:addressbook"]: {},
+                },
+                ...tsdavProps,
+              },
+              fetch,
+            }),
+          )
+        : ownRequest(
+            "MKCOL",
+            el(
+              NS.DAV,
+              "mkcol",
+              el(
+                NS.DAV,
+                "set",
+                el(
+                  NS.DAV,
+                  "prop",
+                  el(NS.DAV, "resourcetype", el(NS.DAV, "collection"), el(ns, type)),
+                  ...propNodes,
+                ),
+              ),
+            ),
           ),
-        ),
-      ),
-    ),
   });
   let last: Error | undefined;
   for (const attempt of attempts) {
-    const res = await http.request({ method: attempt.method, url, body: attempt.body });
+    const res = await attempt.send();
     if (res.status >= 200 && res.status < 300) {
       return {
         id: name,
@@ -185,7 +241,7 @@ export async function createDavCollection(
         ...(props.displayName ? { displayName: props.displayName } : {}),
       };
     }
-    last = statusError(attempt.method, res);
+    last = statusError(attempt.method, { ...res, url, headers: new Headers() });
     http.log.debug(`${attempt.method} ${redactUrl(url)} answered ${res.status}.`);
     if (res.status === 401) throw last;
   }
