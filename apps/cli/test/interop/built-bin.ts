@@ -6,6 +6,7 @@
  * Written so that any child-process test of this package can use it (bin.test.ts keeps its own copy for now).
  */
 import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import {
   accessSync,
   constants,
@@ -53,23 +54,29 @@ function newest(dir: string): number {
 }
 
 /**
- * The folders of the CLI and of every workspace package it depends on, directly or not, found through the
- * `workspace:` dependencies of each package.json, so a new dependency needs no edit here.
+ * The folders of the CLI and of every workspace package it depends on, directly or not, dependencies before
+ * their dependents, found through the `workspace:` dependencies and peer dependencies of each package.json (a new dependency needs
+ * no edit here).
  */
 export function workspacePackages(start = PKG): string[] {
+  const order: string[] = [];
   const seen = new Set<string>();
   const visit = (dir: string) => {
     if (seen.has(dir)) return;
     seen.add(dir);
     const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as {
       dependencies?: Record<string, string>;
+      peerDependencies?: Record<string, string>;
     };
-    for (const [name, range] of Object.entries(manifest.dependencies ?? {})) {
+    // Peer dependencies are loaded at run time too (the status package's peer is core).
+    const deps = { ...manifest.peerDependencies, ...manifest.dependencies };
+    for (const [name, range] of Object.entries(deps)) {
       if (range.startsWith("workspace:")) visit(realpathSync(join(dir, "node_modules", name)));
     }
+    order.push(dir);
   };
   visit(realpathSync(start));
-  return [...seen];
+  return order;
 }
 
 /** Whether `dir`'s dist is missing or older than one of its sources. */
@@ -87,8 +94,8 @@ function sleep(ms: number): void {
 }
 
 /**
- * Makes sure the built command is current: rebuilds the CLI and its workspace dependencies when a dist is
- * missing or older than its sources (`turbo run test` builds first, a bare `vitest run` may not have).
+ * Makes sure the built command is current: rebuilds each of the CLI and its workspace dependencies whose dist
+ * is missing or older than its sources (`turbo run test` builds first, a bare `vitest run` may not have).
  * Test files run in parallel workers, so the build runs under a lock folder and each waiter checks again.
  *
  * @throws Error when the build fails or another build holds the lock for more than five minutes.
@@ -96,7 +103,10 @@ function sleep(ms: number): void {
 export function ensureBuilt(): void {
   const packages = workspacePackages();
   if (!packages.some(stale)) return;
-  const lock = join(tmpdir(), `vdirsyncer-ts-build-${Buffer.from(REPO).toString("hex").slice(-40)}.lock`);
+  const lock = join(
+    tmpdir(),
+    `vdirsyncer-ts-build-${createHash("sha256").update(REPO).digest("hex").slice(0, 16)}.lock`,
+  );
   const deadline = Date.now() + 300_000;
   for (;;) {
     try {
@@ -112,11 +122,11 @@ export function ensureBuilt(): void {
     }
   }
   try {
-    if (packages.some(stale)) {
-      execFileSync("pnpm", ["exec", "turbo", "run", "build", "--filter=@vdirsyncer/cli..."], {
-        cwd: REPO,
-        stdio: "ignore",
-      });
+    // Each stale package on its own: a turbo cache hit would leave the old mtimes, and the check would
+    // rebuild on every run.
+    for (const dir of packages.filter(stale)) {
+      // A failed build throws with its output in the message.
+      execFileSync("pnpm", ["run", "build"], { cwd: dir, stdio: "pipe", encoding: "utf8" });
     }
   } finally {
     rmdirSync(lock);
