@@ -195,6 +195,19 @@ describe("khal", () => {
     expect(single).toContain("SUMMARY:Kaffee mit Ünal");
     expect(single).toContain("SUMMARY:Treffen verschoben ☕");
     expect(single.match(/BEGIN:VEVENT/g)).toHaveLength(6);
+    // khal reads the single file we wrote, too.
+    const printed = ok(
+      box.run(khal, ["printics", "--format", "{start} | {title}", box.path("calendar.ics")]),
+    );
+    const [head, ...events] = printed.stdout.split("\n").filter((l) => l !== "");
+    expect(head).toBe(`5 events found in ${box.path("calendar.ics")}`);
+    expect(events.sort()).toEqual([
+      "2025-03-03 09:00 | Wöchentliches Treffen",
+      "2025-03-05 | Ausflug nach Åre",
+      "2025-03-07 12:00 | 日本語の会議",
+      "2025-03-12 18:00 | Kaffee mit Ünal",
+      "2025-03-20 13:00 | Réunion à New York",
+    ]);
 
     // An edit on the other side reaches khal, whose cache must notice the rewritten file.
     box.write("calendar.ics", single.replace("SUMMARY:日本語の会議", "SUMMARY:日本語の会議（変更）"));
