@@ -116,10 +116,14 @@ export type XmlNode =
   | string
   | { ns: string; name: string; attrs?: Record<string, string>; children?: XmlNode[] };
 
-/** Shorthand for an {@link XmlNode} element. */
+/**
+ * Shorthand for an {@link XmlNode} element; a first argument after `name` that is not an element (no `ns` and
+ * `name` keys) is its attributes. Attributes named `name` alone (CalDAV `comp-filter`) are attributes.
+ */
 export function el(ns: string, name: string, ...content: (XmlNode | Record<string, string>)[]): XmlNode {
+  const first = content[0];
   const attrs =
-    content[0] !== undefined && typeof content[0] === "object" && !("name" in content[0])
+    first !== undefined && typeof first === "object" && !("ns" in first && "name" in first)
       ? content.shift()
       : undefined;
   return { ns, name, attrs: attrs as Record<string, string> | undefined, children: content as XmlNode[] };

@@ -259,6 +259,32 @@ describe.each(["radicale", "xandikos"] as const)("%s", (kind) => {
     }
     expect((await listAll(collection)).size).toBe(0);
   });
+
+  it("lists with calendar-query by item type and time range (comp-filter name attributes)", async () => {
+    const { collection, session, info } = await freshCollection(server(), "calendar");
+    const todo = [
+      "BEGIN:VCALENDAR",
+      "VERSION:2.0",
+      "PRODID:-//vdirsyncer-ts//dav tests//EN",
+      "BEGIN:VTODO",
+      "UID:todo-1",
+      "DTSTAMP:20240101T000000Z",
+      "SUMMARY:Todo",
+      "END:VTODO",
+      "END:VCALENDAR",
+      "",
+    ].join("\r\n");
+    const e = await collection.upload(event("event-1"));
+    const t = await collection.upload(new Item(todo));
+    const open = (options: { itemTypes?: string[]; timeRange?: { start: Date; end: Date } }) =>
+      openDavCollection(session, info.href, { kind: "calendar", fileext: ".ics", ...options });
+    expect([...(await listAll(open({ itemTypes: ["VTODO"] }))).keys()]).toEqual([t.href]);
+    expect([...(await listAll(open({ itemTypes: ["VEVENT"] }))).keys()]).toEqual([e.href]);
+    const around = { start: new Date("2024-01-01T00:00:00Z"), end: new Date("2024-01-03T00:00:00Z") };
+    const later = { start: new Date("2030-01-01T00:00:00Z"), end: new Date("2030-01-03T00:00:00Z") };
+    expect((await listAll(open({ itemTypes: ["VEVENT"], timeRange: around }))).has(e.href)).toBe(true);
+    expect((await listAll(open({ itemTypes: ["VEVENT"], timeRange: later }))).size).toBe(0);
+  });
 });
 
 describe("credentials", () => {
