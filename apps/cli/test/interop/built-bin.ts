@@ -55,8 +55,8 @@ function newest(dir: string): number {
 
 /**
  * The folders of the CLI and of every workspace package it depends on, directly or not, dependencies before
- * their dependents, found through the `workspace:` dependencies and peer dependencies of each package.json (a new dependency needs
- * no edit here).
+ * their dependents, found through the `workspace:` dependencies and peer dependencies of each package.json
+ * (a new dependency needs no edit here).
  */
 export function workspacePackages(start = PKG): string[] {
   const order: string[] = [];
@@ -165,6 +165,7 @@ export interface RunOptions {
 export class Sandbox {
   /** The temporary folder holding everything. */
   readonly root: string;
+  /** The HOME of every child, under the root; the XDG folders are inside it. */
   readonly home: string;
   /** The environment every child gets, and nothing else from ours. */
   readonly env: Record<string, string>;
@@ -203,6 +204,7 @@ export class Sandbox {
     return full;
   }
 
+  /** Reads a UTF-8 file under HOME. */
   read(path: string): string {
     return readFileSync(this.path(path), "utf8");
   }

@@ -63,7 +63,14 @@ function vevent(uid: string, summary: string): string[] {
 }
 
 function calendar(events: string[][]): string {
-  return `${["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//interop turns//EN", ...events.flat(), "END:VCALENDAR"].join("\r\n")}\r\n`;
+  const lines = [
+    "BEGIN:VCALENDAR",
+    "VERSION:2.0",
+    "PRODID:-//interop turns//EN",
+    ...events.flat(),
+    "END:VCALENDAR",
+  ];
+  return `${lines.join("\r\n")}\r\n`;
 }
 
 /** uid → summary of every VEVENT in `text`; a UID seen twice fails the test. */
