@@ -16,6 +16,7 @@ import {
   readdirSync,
   readFileSync,
   realpathSync,
+  renameSync,
   rmdirSync,
   rmSync,
   statSync,
@@ -196,11 +197,17 @@ export class Sandbox {
     return join(this.home, ...parts);
   }
 
-  /** Writes a file (and its folders) under HOME; returns its absolute path. */
+  /**
+   * Writes a file (and its folders) under HOME as vdir writers do, through a new file renamed into place;
+   * returns its absolute path. The new inode changes the file's etag even when the edit lands within the
+   * clock tick of a sync's own write, which an in-place write would not.
+   */
   write(path: string, content: string): string {
     const full = this.path(path);
     mkdirSync(dirname(full), { recursive: true });
-    writeFileSync(full, content);
+    const temp = `${full}.${process.pid}.tmp`;
+    writeFileSync(temp, content);
+    renameSync(temp, full);
     return full;
   }
 
