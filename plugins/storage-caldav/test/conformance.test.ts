@@ -6,6 +6,9 @@ import { serverCases } from "./servers.ts";
 // project is enough. Known failures are per server, with the version they were seen on.
 const RADICALE_DISPLAYNAME =
   'Radicale 3.1.8 reports the collection path (e.g. "user/test-…") as displayname when none is set';
+const XANDIKOS_META =
+  "Xandikos 0.2.8 answers 500 to a PROPPATCH that removes a property (AttributeError in its handler), " +
+  "and reports the collection name as displayname when none is set";
 const KNOWN_FAILURES: Record<string, Record<string, string>> = {
   radicale: {
     "upload() and get() round-trip a UID that is absent (the ident is the hash)":
@@ -17,7 +20,16 @@ const KNOWN_FAILURES: Record<string, Record<string, string>> = {
     "getMeta() of a fresh collection returns undefined": RADICALE_DISPLAYNAME,
     "getMeta() returns what setMeta() wrote, normalised": RADICALE_DISPLAYNAME,
   },
-  xandikos: {},
+  xandikos: {
+    "upload() and get() round-trip a UID .":
+      'Xandikos 0.2.8 guesses getcontenttype from the name and says application/octet-stream for "..ics", ' +
+      "so the listing (vdirsyncer's content-type filter) skips it",
+    "upload() and get() round-trip a UID of 300 characters":
+      "Xandikos 0.2.8 stores the href as a file name in its git tree and answers 500 (name too long)",
+    "getMeta() of a fresh collection returns undefined": XANDIKOS_META,
+    "setMeta() round-trips a color, and setMeta(undefined) removes it": XANDIKOS_META,
+    "getMeta() returns what setMeta() wrote, normalised": XANDIKOS_META,
+  },
 };
 
 for (const server of serverCases()) {
