@@ -496,7 +496,7 @@ export class DavCollectionImpl implements DavCollection {
       url,
     );
     if (res.status === 412) {
-      throw etag === undefined ? new AlreadyExistsError(href) : new WrongEtagError(href, { expected: etag });
+      throw etag === undefined ? new AlreadyExistsError(href) : await this.#preconditionFailed(href, etag);
     }
     if (res.status >= 400 || res.status < 200) throw statusError("PUT", res, href);
     this.#checkPutBody(res, href);
@@ -555,8 +555,30 @@ export class DavCollectionImpl implements DavCollection {
       await tsdav.deleteObject({ url, ...(etag ? { etag } : {}), fetch: this.#http.fetch }),
       url,
     );
-    if (res.status === 412) throw new WrongEtagError(href, { expected: etag });
+    if (res.status === 412) throw await this.#preconditionFailed(href, etag);
     if (res.status >= 400) throw statusError("DELETE", res, href);
+  }
+
+  /**
+   * A 412 on `If-Match` means "gone" or "changed"; servers answer 412 for both (RFC 7232 §3.1). One PROPFIND
+   * Depth 0, only on this error path, tells which, so the engine gets NotFoundError or WrongEtagError as the
+   * contract says.
+   */
+  async #preconditionFailed(href: string, etag: string): Promise<NotFoundError | WrongEtagError> {
+    try {
+      const { res, root } = await this.#multistatus(
+        "PROPFIND",
+        this.#abs(href),
+        el(NS.DAV, "propfind", el(NS.DAV, "prop", el(NS.DAV, "getetag"))),
+        { depth: "0" },
+      );
+      // Xandikos 0.2.8 answers 207 with a response-level 404 instead of a plain 404.
+      const gone = propResponses(root, res.url).some((r) => r.status === 404 || r.status === 410);
+      if (gone) return new NotFoundError(href);
+    } catch (error) {
+      if (isVdirsyncerError(error, "NOT_FOUND")) return new NotFoundError(href);
+    }
+    return new WrongEtagError(href, { expected: etag });
   }
 
   #metaProp(key: MetaKey): [string, string] {

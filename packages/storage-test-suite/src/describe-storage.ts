@@ -198,9 +198,22 @@ export function describeStorage<O, C extends Capabilities>(
           expect(await collect(col.getMany!([]))).toEqual([]);
         });
 
-        test("getMany() of an unknown href throws NotFoundError", async () => {
+        test("getMany() of an unknown href throws NotFoundError or reports it as a NOT_FOUND failure", async () => {
           const { col } = await setup();
-          await expectError(collect(col.getMany!([`nonexisting-${randomUUID()}`])), "NOT_FOUND");
+          const href = `nonexisting-${randomUUID()}`;
+          let yielded: unknown[];
+          try {
+            yielded = await collect(col.getMany!([href]));
+          } catch (error) {
+            await expectError(Promise.reject(error), "NOT_FOUND");
+            return;
+          }
+          // Reported per href instead of thrown: exactly one failure for it, and no item.
+          expect(yielded).toHaveLength(1);
+          const failure = yielded[0] as { href?: string; error?: unknown; item?: unknown };
+          expect(failure.item).toBeUndefined();
+          expect(failure.href).toBe(href);
+          expect(isVdirsyncerError(failure.error, "NOT_FOUND")).toBe(true);
         });
       }
 

@@ -102,8 +102,10 @@ export interface ReadableCollection {
    * Reads several items, in any order. Duplicate hrefs are read once; `[]` yields nothing and costs nothing.
    *
    * An href whose content cannot be read as an item (bad encoding, binary junk) yields an {@link ItemFailure}
-   * instead of throwing, so that one bad file does not hide the others.
-   * @throws {NotFoundError} one of the hrefs does not exist
+   * instead of throwing, so that one bad file does not hide the others. A missing href either throws
+   * {@link NotFoundError} or yields an ItemFailure whose error is a NotFoundError (a DAV multiget answers
+   * per href, and the others are still worth having); the engine treats both alike.
+   * @throws {NotFoundError} one of the hrefs does not exist (unless reported as an ItemFailure)
    */
   getMany?(hrefs: readonly string[]): AsyncIterable<FetchedItem | ItemFailure>;
 
