@@ -6,6 +6,15 @@ import { pluginRequest } from "../src/index.ts";
 import { event, general, type World, world } from "./helpers.ts";
 
 const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), "fixtures", "vdirsyncer-storage-notes");
+/** The repository's example third-party plugin (examples/storage-json), resolved by its type like any other. */
+const EXAMPLE_JSON = join(
+  dirname(fileURLToPath(import.meta.url)),
+  "..",
+  "..",
+  "..",
+  "examples",
+  "storage-json",
+);
 
 function pairWith(w: World, bar: string): void {
   w.writeConfig(`${general(w.root)}
@@ -62,6 +71,26 @@ describe("plugin resolution", () => {
     pairWith(w, `type = "vdirsyncer-storage-notes"\npath = "{root}/notes"`);
     expect((await w.run(["discover"])).code).toBe(0);
     expect((await w.run(["sync"])).stderr).toBe("Syncing foobar\n");
+  });
+
+  test("the example plugin examples/storage-json is found by its type and syncs both ways", async () => {
+    const w = world();
+    mkdirSync(join(w.root, "node_modules"));
+    symlinkSync(EXAMPLE_JSON, join(w.root, "node_modules", "vdirsyncer-storage-json"), "dir");
+    pairWith(w, `type = "json"\npath = "{root}/calendar.json"`);
+    w.write("foo/one.ics", event("one"));
+    expect((await w.run(["discover"])).code).toBe(0);
+    const s = await w.run(["sync"]);
+    expect(s.stderr).toContain("Copying (uploading) item one to bar\n");
+    expect(s.code).toBe(0);
+    const stored = JSON.parse(w.read("calendar.json")) as { items: Record<string, { raw: string }> };
+    expect(Object.values(stored.items).map((i) => i.raw)).toEqual([event("one")]);
+    // An item added on the plugin's side comes back into the vdir.
+    stored.items.two = { raw: event("two"), etag: '"x"' } as never;
+    writeFileSync(join(w.root, "calendar.json"), JSON.stringify(stored));
+    const back = await w.run(["sync"]);
+    expect(back.stderr).toContain("Copying (uploading) item two to foo\n");
+    expect(w.read("foo/two.ics")).toBe(event("two"));
   });
 
   test("a third-party plugin's schema errors are printed as vdirsyncer's init errors", async () => {
