@@ -117,3 +117,25 @@ describe("sync: a storage that cannot report changes", () => {
     expect(status.state.has("b.syncToken")).toBe(false);
   });
 });
+
+describe("sync: collectionTag(previous)", () => {
+  it("hands the stored tag to collectionTag() as a validator, only while the status is trusted", async () => {
+    const a = memorySide();
+    const b = memorySide();
+    const status = createMemoryStatus();
+    await a.collection.upload(event("1"));
+    const seen: (string | undefined)[] = [];
+    const validating: WritableCollection = Object.create(a.collection);
+    validating.collectionTag = async (previous) => {
+      seen.push(previous);
+      return a.collection.collectionTag!();
+    };
+    await sync(validating, b.collection, status);
+    await sync(validating, b.collection, status);
+    status.data.get("1")!.a.etag = "changed by another tool";
+    await sync(validating, b.collection, status);
+    expect(seen[0]).toBeUndefined();
+    expect(seen[1]).toBe(await a.collection.collectionTag!());
+    expect(seen[2]).toBeUndefined();
+  });
+});

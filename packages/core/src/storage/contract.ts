@@ -116,10 +116,13 @@ export interface ReadableCollection {
   getMeta?(key: MetaKey): Promise<string | undefined>;
 
   /**
-   * A cheap tag that changes whenever any item of the collection changes (CalDAV `getctag`).
-   * `undefined` when the backend has none right now.
+   * A cheap tag that changes whenever any item of the collection changes (CalDAV `getctag`, an HTTP feed's
+   * ETag). `undefined` when the backend has none right now.
+   *
+   * `previous` is the tag the engine stored after the last successful sync, if any: a storage MAY use it as a
+   * validator (HTTP `If-None-Match`) and return it unchanged when the backend says nothing changed.
    */
-  collectionTag?(): Promise<string | undefined>;
+  collectionTag?(previous?: string): Promise<string | undefined>;
 
   /**
    * Reports what changed since `token` (RFC 6578 sync-collection). `undefined` asks for the initial state:

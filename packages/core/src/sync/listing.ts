@@ -104,7 +104,8 @@ export async function listSide(
   const state: Record<string, string | undefined> = {};
 
   if (collection.collectionTag) {
-    const ctag = await collection.collectionTag();
+    // The stored tag is only a validator when the status it describes is still ours.
+    const ctag = await collection.collectionTag(trusted ? storedCtag : undefined);
     state[stateKey(side, "ctag")] = ctag;
     if (trusted && ctag !== undefined && ctag === storedCtag) {
       // Nothing changed since the last sync: keep the token too, it still describes this state.
