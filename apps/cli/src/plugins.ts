@@ -18,8 +18,8 @@ import { API_VERSION, type StorageDefinition, UserError } from "@vdirsyncer/core
 const FIRST_PARTY: Record<string, { pkg: string; available: boolean }> = {
   filesystem: { pkg: "@vdirsyncer/storage-filesystem", available: true },
   singlefile: { pkg: "@vdirsyncer/storage-singlefile", available: true },
-  caldav: { pkg: "@vdirsyncer/storage-caldav", available: false },
-  carddav: { pkg: "@vdirsyncer/storage-carddav", available: false },
+  caldav: { pkg: "@vdirsyncer/storage-caldav", available: true },
+  carddav: { pkg: "@vdirsyncer/storage-carddav", available: true },
   http: { pkg: "@vdirsyncer/storage-http", available: false },
   google_calendar: { pkg: "@vdirsyncer/storage-google", available: false },
   google_contacts: { pkg: "@vdirsyncer/storage-google", available: false },
