@@ -13,7 +13,10 @@ afterAll(() => server.close());
 /** A DTSTAMP one second later on every request, as Google's ICS links do (vdirsyncer #984). */
 function restamping(make: (now: Date) => string): () => string {
   let t = Date.UTC(2024, 0, 1);
-  return () => make(new Date((t += 1000)));
+  return () => {
+    t += 1000;
+    return make(new Date(t));
+  };
 }
 
 describe("list()", () => {
