@@ -18,7 +18,7 @@ import {
 } from "@vdirsyncer/core";
 import tsdav from "tsdav";
 import type { DavCollection, DavCollectionOptions, DavSession } from "./api.ts";
-import { generateHref, normalizeHref } from "./href.ts";
+import { generateHref, normalizeHref, pyUnquote } from "./href.ts";
 import {
   findProp,
   hasResourceType,
@@ -65,6 +65,17 @@ export function httpSession(session: DavSession): HttpSession {
 
 function formatDate(d: Date): string {
   return `${d.toISOString().slice(0, 19).replace(/[-:]/g, "")}Z`;
+}
+
+/**
+ * True when `value` is the displayname a server makes up for a collection that has none: Radicale reports the
+ * collection's path (`user/work`), Xandikos its last segment (`work`). Such a name was never chosen by anyone, so
+ * it reads as unset; otherwise the first metasync after creating a collection (which sets no name) would see two
+ * different names and report a conflict.
+ */
+export function isServerDefaultName(collectionUrl: string, value: string): boolean {
+  const path = pyUnquote(new URL(collectionUrl).pathname.replace(/^\/+|\/+$/g, ""));
+  return value === path || value === path.split("/").at(-1);
 }
 
 /** A CalDAV/CardDAV collection over one URL (see {@link DavCollection}). */
@@ -603,7 +614,7 @@ export class DavCollectionImpl implements DavCollection {
       for (const p of r.props) {
         if (p.ns === ns && p.name === name) {
           const value = normalizeMetaValue(p.text);
-          if (value) return value;
+          if (value && !(key === "displayname" && isServerDefaultName(this.url, value))) return value;
         }
       }
     }
