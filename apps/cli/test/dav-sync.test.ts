@@ -2,7 +2,7 @@
  * End to end, in-process: the `vdirsyncer` command syncs a vdir with a real Radicale and a real Xandikos, for
  * calendars (caldav) and address books (carddav), with `collections = ["from a", "from b"]`.
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import {
@@ -169,5 +169,121 @@ describe.each(CASES)("%s on %s", (type, server) => {
         .map((e) => e.method),
     ).toEqual(["ctag", "ctag"]);
     expect(requestsOf(s5.stderr).map((r) => r.method)).toEqual(["PROPFIND", "PROPFIND"]);
+  });
+
+  test("metasync copies displayname and color (and description where the server keeps it) both ways", async () => {
+    const w = world();
+    const acc = await account(server);
+    const dav = new RawDav(acc);
+    await dav.create(type, "work", "Work on the server");
+    if (type === "caldav") await dav.setMeta(type, "work", { color: "#FF0000FF" });
+    w.write(`local/home/displayname`, "Home from the vdir");
+    if (type === "caldav") w.write(`local/home/color`, "#00FF00FF");
+    // Xandikos refuses calendar-description; Radicale keeps both descriptions.
+    const description = server === "radicale";
+    if (description) w.write(`local/home/description`, "Things at home");
+    const keys = [
+      "displayname",
+      ...(type === "caldav" ? ["color"] : []),
+      ...(description ? ["description"] : []),
+    ];
+    configure(w, type, acc, `metadata = ${JSON.stringify(keys)}`);
+    expect((await w.run(["discover"], { stdin: "y\ny\n" })).code).toBe(0);
+
+    const m1 = await w.run(["metasync"]);
+    expect(m1.stderr).not.toMatch(/error|warning/);
+    expect(m1.code).toBe(0);
+    expect(m1.stderr).toContain("Copying displayname to remote/home\n");
+    expect(m1.stderr).toContain("Copying displayname to local/work\n");
+    expect(w.read("local/work/displayname")).toBe("Work on the server");
+    const home = await dav.meta(type, "home");
+    expect(home.displayname).toBe("Home from the vdir");
+    if (type === "caldav") {
+      expect(w.read("local/work/color")).toBe("#FF0000FF");
+      expect(home.color).toBe("#00FF00FF");
+    }
+    if (description) expect(home.description).toBe("Things at home");
+
+    // A later change on the server reaches the vdir, one on the vdir reaches the server.
+    await dav.setMeta(type, "work", { displayname: "Work renamed on the server" });
+    w.write(`local/home/displayname`, "Home renamed in the vdir");
+    const m2 = await w.run(["metasync"]);
+    expect(m2.code).toBe(0);
+    expect(w.read("local/work/displayname")).toBe("Work renamed on the server");
+    expect((await dav.meta(type, "home")).displayname).toBe("Home renamed in the vdir");
+  });
+
+  test('conflicts: reported with null, resolved by "a wins" and "b wins"', async () => {
+    const w = world();
+    const acc = await account(server);
+    const dav = new RawDav(acc);
+    await dav.create(type, "work");
+    for (const uid of ["c1", "c2"])
+      await dav.put(type, "work", `${uid}${ext}`, item(type, uid, `${uid} first`));
+    configure(w, type, acc);
+    expect((await w.run(["discover"], { stdin: "y\n" })).code).toBe(0);
+    expect((await w.run(["sync"])).code).toBe(0);
+    const localFile = (uid: string) =>
+      `local/work/${w.files("local/work").find((f) => w.read(`local/work/${f}`).includes(`UID:${uid}`))}`;
+    const both = async (uid: string) => {
+      edit(w, localFile(uid), item(type, uid, `${uid} local edit`));
+      await dav.put(type, "work", `${uid}${ext}`, item(type, uid, `${uid} server edit`));
+    };
+    await both("c1");
+
+    const r0 = await w.run(["sync"]);
+    expect(r0.code).toBe(1);
+    expect(r0.stderr).toContain("error: p/work: ");
+    expect(r0.stderr).toContain("Item ID: c1");
+    expect(r0.stderr).toMatch(/hint: Set conflict_resolution/);
+
+    configure(w, type, acc, 'conflict_resolution = "a wins"');
+    const ra = await w.run(["sync"]);
+    expect(ra.stderr).not.toMatch(/error/);
+    expect(ra.code).toBe(0);
+    expect((await dav.items(type, "work"))[`c1${ext}`]).toContain("c1 local edit");
+    expect(w.read(localFile("c1"))).toContain("c1 local edit");
+
+    await both("c2");
+    configure(w, type, acc, 'conflict_resolution = "b wins"');
+    const rb = await w.run(["sync"]);
+    expect(rb.code).toBe(0);
+    expect(w.read(localFile("c2"))).toContain("c2 server edit");
+    expect((await dav.items(type, "work"))[`c2${ext}`]).toContain("c2 server edit");
+  });
+
+  test("--dry-run against the server sends no request that writes and changes nothing on either side", async () => {
+    const w = world();
+    const acc = await account(server);
+    const dav = new RawDav(acc);
+    await dav.create(type, "work");
+    await dav.put(type, "work", `d1${ext}`, item(type, "d1"));
+    await dav.put(type, "work", `d2${ext}`, item(type, "d2"));
+    configure(w, type, acc);
+    expect((await w.run(["discover"], { stdin: "y\n" })).code).toBe(0);
+    expect((await w.run(["sync"])).code).toBe(0);
+    // Pending: a local creation, update and deletion; a server creation and deletion; a new local collection.
+    w.write(`local/work/d3${ext}`, item(type, "d3"));
+    const d1 = w.files("local/work").find((f) => w.read(`local/work/${f}`).includes("UID:d1")) as string;
+    edit(w, `local/work/${d1}`, item(type, "d1", "d1 edited"));
+    await dav.put(type, "work", `d4${ext}`, item(type, "d4"));
+    await dav.delete(type, "work", `d2${ext}`);
+    const serverBefore = await dav.items(type, "work");
+    const localBefore = snapshot(join(w.root, "local"));
+    const statusBefore = snapshot(join(w.root, "status"));
+
+    const r = await w.run(["sync", "--dry-run", "-vdebug"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`Would copy (upload) item d3 to remote/work`);
+    expect(r.stderr).toContain(`Would copy (update) item d1 to remote/work`);
+    expect(r.stderr).toContain(`Would copy (upload) item d4 to local/work`);
+    expect(r.stderr).toContain(`Would delete item d2 from local/work`);
+    expect(r.stderr).toContain("Dry run: nothing was written.");
+    const requests = requestsOf(r.stderr);
+    expect(requests.length).toBeGreaterThan(0);
+    expect(requests.filter((q) => !["PROPFIND", "REPORT", "GET", "OPTIONS"].includes(q.method))).toEqual([]);
+    expect(await dav.items(type, "work")).toEqual(serverBefore);
+    expect(snapshot(join(w.root, "local"))).toEqual(localBefore);
+    expect(snapshot(join(w.root, "status"))).toEqual(statusBefore);
   });
 });
