@@ -4,6 +4,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 
 /** One request as the server saw it. */
@@ -28,11 +29,11 @@ export interface FeedServer {
   close(): Promise<void>;
 }
 
-/** Starts the server; routes not registered answer 404. */
-export async function startFeedServer(): Promise<FeedServer> {
+/** Starts the server (HTTPS when `tls` is given); routes not registered answer 404. */
+export async function startFeedServer(tls?: { key: string; cert: string }): Promise<FeedServer> {
   const routes = new Map<string, Route>();
   const requests: SeenRequest[] = [];
-  const server = createServer(async (req, res) => {
+  const listener = async (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? "/").split("?")[0] as string;
     const handler = routes.get(path);
     try {
@@ -46,11 +47,12 @@ export async function startFeedServer(): Promise<FeedServer> {
       res.end(String(error));
     }
     requests.push({ method: req.method ?? "", path, headers: req.headers, status: res.statusCode });
-  });
+  };
+  const server = tls ? createTlsServer(tls, listener) : createServer(listener);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: (path) => `http://127.0.0.1:${port}${path}`,
+    url: (path) => `${tls ? "https" : "http"}://127.0.0.1:${port}${path}`,
     route: (path, handler) => routes.set(path, handler),
     requests,
     seen: (path) => requests.filter((r) => r.path === path),
