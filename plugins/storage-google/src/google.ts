@@ -1,0 +1,228 @@
+/**
+ * The Google storages: Google's CalDAV and CardDAV endpoints through `@vdirsyncer/dav`, with OAuth instead of a
+ * password and Google's quirks (spec/dav.md, Google).
+ */
+import type {
+  CollectionInfo,
+  Item,
+  Logger,
+  Storage,
+  StorageContext,
+  WritableCollection,
+} from "@vdirsyncer/core";
+import { UnsupportedError, UserError } from "@vdirsyncer/core";
+import {
+  buildXml,
+  type DavCollectionOptions,
+  type DavSessionOptions,
+  discoverCollections,
+  el,
+  NS,
+  openDavCollection,
+  parseXml,
+  pyUnquote,
+  pyUrljoin,
+  statusError,
+  type XmlElement,
+} from "@vdirsyncer/dav";
+import { caldavCollectionOptions, expandPath } from "@vdirsyncer/storage-caldav";
+import type { AuthorizeUi } from "./authorize.ts";
+import { GOOGLE_SCOPES, type GoogleEndpoints, resolveEndpoints } from "./endpoints.ts";
+import { GoogleDavSession, type UsageRetry } from "./google-session.ts";
+import { sharedGoogleAuth } from "./oauth.ts";
+import type { GoogleCalendarOptions, GoogleContactsOptions } from "./options.ts";
+import { type RateLimit, sharedBucket, TokenBucket } from "./rate-limit.ts";
+
+/** vdirsyncer's message for `collections = null` on a storage that needs a collection, word for word. */
+export const COLLECTION_REQUIRED =
+  "One or more storages don't support `collections = null`. " +
+  'You probably want to set `collections = ["from a", "from b"]`.';
+
+/** Settings that no config key sets: for tests and hosts that drive the authorisation themselves. */
+export interface GoogleOverrides {
+  /** Endpoints replacing Google's (after {@link resolveEndpoints}). */
+  endpoints?: Partial<GoogleEndpoints>;
+  /** How the first authorisation talks to the user. */
+  ui?: AuthorizeUi;
+  /** A rate limit of this storage alone, instead of the one shared by every storage of the token file. */
+  rateLimit?: RateLimit;
+  /** Retries after Google's quota answers. */
+  usageRetry?: UsageRetry;
+  /** DAV session options, e.g. the `onRequest` hook or a shorter `retryBaseMs`. */
+  session?: Partial<DavSessionOptions>;
+  /** The clock of token expiry, in milliseconds. */
+  now?: () => number;
+}
+
+/** The calendar name Google's collection URLs carry: the second-to-last path segment, unquoted (`/caldav/v2/<id>/events/`). */
+export function googleCalendarName(url: string): string {
+  const parts = new URL(url).pathname.replace(/\/+$/, "").split("/");
+  parts.pop();
+  return pyUnquote(parts.pop() ?? "");
+}
+
+const TASKS = /^BEGIN:(VTODO|VJOURNAL)\r?$/m;
+
+/** Refuses tasks and journal entries before Google does (with an opaque error) . */
+function refuseTasks(item: Item, href?: string): void {
+  const found = TASKS.exec(item.raw);
+  if (found) {
+    throw new UnsupportedError(
+      `Google Calendar does not store ${found[1]} components, so ${href ?? `the item with UID ${item.uid ?? item.ident}`} cannot be written there.`,
+    );
+  }
+}
+
+/** Methods passed through to the DAV collection, bound to it (it keeps its state in private fields). */
+const PASSED = ["list", "get", "getMany", "collectionTag", "changes", "delete", "flush"] as const;
+
+/**
+ * The DAV collection as a Google one: tasks refused up front on calendars (Google has no VTODO/VJOURNAL), and
+ * metadata only where Google has it (calendars: PROPPATCH of displayname and color; contacts: no PROPPATCH).
+ */
+function googleCollection(inner: WritableCollection & { url: string }, kind: "calendar" | "addressbook") {
+  const outer: Record<string, unknown> = { url: inner.url };
+  const methods = inner as unknown as Record<string, unknown>;
+  const names: readonly string[] = kind === "calendar" ? [...PASSED, "getMeta", "setMeta"] : PASSED;
+  for (const name of names) {
+    const fn = methods[name];
+    if (typeof fn === "function") outer[name] = fn.bind(inner);
+  }
+  outer.upload = async (item: Item) => {
+    if (kind === "calendar") refuseTasks(item);
+    return inner.upload(item);
+  };
+  outer.update = async (href: string, item: Item, etag: string) => {
+    if (kind === "calendar") refuseTasks(item, href);
+    return inner.update(href, item, etag);
+  };
+  return outer as unknown as WritableCollection;
+}
+
+function directChildren(node: XmlElement, ns: string, name: string): XmlElement[] {
+  return node.children.filter((c) => c.ns === ns && c.name === name);
+}
+
+/**
+ * Google's contacts discovery: one PROPFIND Depth 1 on the well-known URL, where every answer is an address book
+ * (Google sends no `resourcetype`; principal and home-set requests answer 404). vdirsyncer counts every response;
+ * we leave out vCards and, when others are listed, the answer for the requested URL itself, which then is the
+ * home and not a collection.
+ */
+async function* discoverAddressBooks(session: GoogleDavSession, wellKnown: string, log: Logger) {
+  const body = buildXml(
+    el(
+      NS.DAV,
+      "propfind",
+      el(NS.DAV, "prop", el(NS.DAV, "resourcetype"), el(NS.DAV, "displayname"), el(NS.DAV, "getcontenttype")),
+    ),
+  );
+  const res = await session.request({ method: "PROPFIND", url: wellKnown, headers: { depth: "1" }, body });
+  if (res.status !== 207) throw statusError("PROPFIND", res);
+  const root = parseXml(res.body);
+  const found: CollectionInfo[] = [];
+  const seen = new Set<string>();
+  const self = new URL(res.url).pathname.replace(/\/+$/, "");
+  let selfInfo: CollectionInfo | undefined;
+  for (const response of directChildren(root, NS.DAV, "response")) {
+    const rawHref = directChildren(response, NS.DAV, "href")[0]?.text.trim();
+    if (!rawHref) continue;
+    const href = pyUrljoin(res.url, rawHref);
+    if (seen.has(href)) continue;
+    seen.add(href);
+    const props = directChildren(response, NS.DAV, "propstat").flatMap((ps) =>
+      directChildren(ps, NS.DAV, "prop"),
+    );
+    const prop = (name: string) =>
+      props
+        .flatMap((p) => directChildren(p, NS.DAV, name))
+        .find((x) => x.text.trim() !== "")
+        ?.text.trim();
+    const type = prop("getcontenttype");
+    if ((type !== undefined && /vcard/i.test(type)) || /\.vcf$/i.test(new URL(href).pathname)) continue;
+    const segments = new URL(href).pathname.split("/").filter((s) => s !== "");
+    const displayName = prop("displayname");
+    const info: CollectionInfo = {
+      id: pyUnquote(segments.at(-1) ?? ""),
+      href,
+      config: { url: href },
+      ...(displayName ? { displayName } : {}),
+    };
+    if (new URL(href).pathname.replace(/\/+$/, "") === self) selfInfo = info;
+    else found.push(info);
+  }
+  if (found.length === 0 && selfInfo) found.push(selfInfo);
+  log.debug(`Google contacts discovery found ${found.length} address book(s).`);
+  yield* found;
+}
+
+/**
+ * Creates a Google storage of `kind` from validated options.
+ *
+ * `open(info)` opens `info.href`; `open(null)` opens the `url` discovery put in the options and, without one,
+ * MUST throw vdirsyncer's `collections = null` message: a Google account has no default collection.
+ * There is no `createCollection()`: Google has neither MKCALENDAR nor MKCOL.
+ * @throws {UserError} `VDIRSYNCER_GOOGLE_ENDPOINTS` is malformed
+ */
+export function createGoogleStorage(
+  kind: "calendar" | "addressbook",
+  options: GoogleCalendarOptions | GoogleContactsOptions,
+  ctx: StorageContext,
+  overrides: GoogleOverrides = {},
+): Storage<WritableCollection> {
+  const endpoints = { ...resolveEndpoints(process.env, (m) => ctx.log.warn(m)), ...overrides.endpoints };
+  const tokenFile = expandPath(options.token_file);
+  const tokens = sharedGoogleAuth({
+    tokenFile,
+    clientId: options.client_id,
+    clientSecret: options.client_secret,
+    scope: GOOGLE_SCOPES[kind],
+    what: kind === "calendar" ? "Google Calendar" : "Google Contacts",
+    authorizeUrl: endpoints.authorize,
+    tokenUrl: endpoints.token,
+    log: ctx.log,
+    fetch: ctx.fetch,
+    signal: ctx.signal,
+    ...(overrides.ui ? { ui: overrides.ui } : {}),
+    ...(overrides.now ? { now: overrides.now } : {}),
+  });
+  const bucket = overrides.rateLimit ? new TokenBucket(overrides.rateLimit) : sharedBucket(tokenFile);
+  const base = kind === "calendar" ? endpoints.caldav : endpoints.carddav;
+  const session = new GoogleDavSession(
+    {
+      url: base,
+      // vdirsyncer sends the client id as User-Agent to Google.
+      useragent: options.client_id,
+      log: ctx.log,
+      signal: ctx.signal,
+      ...overrides.session,
+    },
+    { tokens, bucket, log: ctx.log, ...(overrides.usageRetry ? { usageRetry: overrides.usageRetry } : {}) },
+  );
+  const calendar = options as GoogleCalendarOptions;
+  const collectionOptions: DavCollectionOptions =
+    kind === "calendar"
+      ? caldavCollectionOptions({
+          url: base,
+          start_date: calendar.start_date ?? null,
+          end_date: calendar.end_date ?? null,
+          item_types: calendar.item_types ?? [],
+        })
+      : { kind: "addressbook", fileext: ".vcf" };
+  return {
+    open: (info: CollectionInfo | null) => {
+      const url = info?.href ?? options.url;
+      if (!url) throw new UserError(COLLECTION_REQUIRED);
+      return googleCollection(openDavCollection(session, url, collectionOptions), kind);
+    },
+    discover:
+      kind === "calendar"
+        ? async function* () {
+            for await (const info of discoverCollections(session, "calendar")) {
+              yield { ...info, id: googleCalendarName(info.href) };
+            }
+          }
+        : () => discoverAddressBooks(session, endpoints.carddav, ctx.log),
+    close: () => session.close(),
+  };
+}
