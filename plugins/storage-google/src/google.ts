@@ -6,6 +6,7 @@ import type {
   CollectionInfo,
   Item,
   Logger,
+  MetaKey,
   Storage,
   StorageContext,
   WritableCollection,
@@ -73,6 +74,18 @@ function refuseTasks(item: Item, href?: string): void {
   }
 }
 
+/** The metadata Google calendars have: CalDAV's displayname and Apple's calendar-color (as vdirsyncer). */
+export const CALENDAR_META: readonly MetaKey[] = ["displayname", "color"];
+
+function checkedKey(key: MetaKey): MetaKey {
+  if (!CALENDAR_META.includes(key)) {
+    throw new UnsupportedError(
+      `Google calendars have no ${key} metadata; only ${CALENDAR_META.join(" and ")}.`,
+    );
+  }
+  return key;
+}
+
 /** Methods passed through to the DAV collection, bound to it (it keeps its state in private fields). */
 const PASSED = ["list", "get", "getMany", "collectionTag", "changes", "delete", "flush"] as const;
 
@@ -83,10 +96,15 @@ const PASSED = ["list", "get", "getMany", "collectionTag", "changes", "delete", 
 function googleCollection(inner: WritableCollection & { url: string }, kind: "calendar" | "addressbook") {
   const outer: Record<string, unknown> = { url: inner.url };
   const methods = inner as unknown as Record<string, unknown>;
-  const names: readonly string[] = kind === "calendar" ? [...PASSED, "getMeta", "setMeta"] : PASSED;
-  for (const name of names) {
+  for (const name of PASSED) {
     const fn = methods[name];
     if (typeof fn === "function") outer[name] = fn.bind(inner);
+  }
+  if (kind === "calendar" && inner.getMeta && inner.setMeta) {
+    const { getMeta, setMeta } = inner;
+    outer.getMeta = async (key: MetaKey) => getMeta.call(inner, checkedKey(key));
+    outer.setMeta = async (key: MetaKey, value: string | undefined) =>
+      setMeta.call(inner, checkedKey(key), value);
   }
   outer.upload = async (item: Item) => {
     if (kind === "calendar") refuseTasks(item);
@@ -106,7 +124,7 @@ function directChildren(node: XmlElement, ns: string, name: string): XmlElement[
 /**
  * Google's contacts discovery: one PROPFIND Depth 1 on the well-known URL, where every answer is an address book
  * (Google sends no `resourcetype`; principal and home-set requests answer 404). vdirsyncer counts every response;
- * we leave out vCards and, when others are listed, the answer for the requested URL itself, which then is the
+ * we leave out vCards (a `.vcf` name, or a vCard type without a trailing slash) and, when others are listed, the answer for the requested URL itself, which then is the
  * home and not a collection.
  */
 async function* discoverAddressBooks(session: GoogleDavSession, wellKnown: string, log: Logger) {
@@ -139,7 +157,10 @@ async function* discoverAddressBooks(session: GoogleDavSession, wellKnown: strin
         .find((x) => x.text.trim() !== "")
         ?.text.trim();
     const type = prop("getcontenttype");
-    if ((type !== undefined && /vcard/i.test(type)) || /\.vcf$/i.test(new URL(href).pathname)) continue;
+    // An item, not a collection: a .vcf name, or a vCard type without the trailing slash of a collection
+    // (Radicale gives its address books the type text/vcard too).
+    const path = new URL(href).pathname;
+    if (/\.vcf$/i.test(path) || (type !== undefined && /vcard/i.test(type) && !path.endsWith("/"))) continue;
     const segments = new URL(href).pathname.split("/").filter((s) => s !== "");
     const displayName = prop("displayname");
     const info: CollectionInfo = {

@@ -3,7 +3,7 @@
  * Google Contacts over CalDAV/CardDAV with OAuth 2.
  */
 import { defineStorage } from "@vdirsyncer/core";
-import { createGoogleStorage } from "./google.ts";
+import { CALENDAR_META, createGoogleStorage } from "./google.ts";
 import { GoogleCalendarOptions, GoogleContactsOptions } from "./options.ts";
 
 export {
@@ -53,7 +53,7 @@ export const googleCalendar = defineStorage({
     readOnly: false,
     discover: true,
     createCollection: false,
-    metadata: ["displayname", "color"],
+    metadata: CALENDAR_META,
     ctag: true,
     syncToken: true,
     batchGet: true,
