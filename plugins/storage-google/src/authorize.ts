@@ -240,6 +240,8 @@ export async function obtainAuthorizationCode(req: AuthorizeRequest): Promise<Au
   let paste: ReturnType<typeof waitForPaste> | undefined;
   try {
     const redirected = waitForRedirect(server, state, req.log);
+    // It may fail while the browser is being started; the await below still sees the failure.
+    redirected.catch(() => {});
     let code: Promise<string> = redirected;
     if (headless) {
       output.write(

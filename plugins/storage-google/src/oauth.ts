@@ -43,7 +43,8 @@ interface TokenAnswer {
 }
 
 /**
- * The OAuth state of one token file. Concurrent callers share one load, one authorisation and one refresh.
+ * The OAuth state of one token file. Concurrent callers share one load, one authorisation and one refresh; a
+ * failure only the user can fix (a refusal, a revoked refresh token, an unreadable file) is final for the process.
  *
  * MUST save every new token before handing it out, and MUST NOT log tokens, the client secret or codes.
  */
@@ -52,6 +53,8 @@ export class GoogleAuth {
   #token: StoredToken | undefined;
   #loaded = false;
   #pending: Promise<string> | undefined;
+  /** A failure the user has to fix (refused, revoked, unreadable file): repeated, never retried in this run. */
+  #fatal: UserError | undefined;
 
   constructor(options: GoogleAuthOptions) {
     this.#o = options;
@@ -105,7 +108,18 @@ export class GoogleAuth {
 
   #once(work: () => Promise<string>): Promise<string> {
     const previous = this.#pending ?? Promise.resolve("");
-    const next = previous.catch(() => "").then(work);
+    // Without this, every collection (and every discovery step that swallows errors) would start another
+    // authorisation or refresh that is bound to fail the same way.
+    const guarded = async () => {
+      if (this.#fatal) throw this.#fatal;
+      try {
+        return await work();
+      } catch (error) {
+        if (error instanceof UserError) this.#fatal = error;
+        throw error;
+      }
+    };
+    const next = previous.catch(() => "").then(guarded);
     this.#pending = next;
     const clear = () => {
       if (this.#pending === next) this.#pending = undefined;
