@@ -157,6 +157,11 @@ export class GoogleStandIn {
     for (let i = 0; i < count; i++) this.#failures.push({ status, body, headers });
   }
 
+  /** Forgets the failures {@link failNext} queued and no request used. */
+  clearFailures(): void {
+    this.#failures.length = 0;
+  }
+
   #backendAuth(): Record<string, string> {
     const { username, password } = this.#backend;
     return username && password
