@@ -27,6 +27,8 @@ export class LineReader {
   /** The next line without its line break, or `undefined` at the end of input. */
   next(): Promise<string | undefined> {
     return new Promise((resolve) => {
+      // The end may have come while no question was waiting (nobody listened then): it would never come again.
+      if (this.#stream.readableEnded) this.#ended = true;
       this.#waiting = resolve;
       this.#stream.on("data", this.#onData);
       this.#stream.on("end", this.#onEnd);
