@@ -85,6 +85,11 @@ export class DavCollectionImpl implements DavCollection {
   readonly #opts: DavCollectionOptions;
   readonly #mimetype: string;
   #supportsSync: boolean | undefined;
+  /**
+   * Items that came with the initial listing (see `ServerProfile.initialListing`), served by `getMany` without
+   * another request and dropped once served or written.
+   */
+  readonly #prefetched = new Map<string, { etag: string; text: string }>();
 
   constructor(session: DavSession, url: string, options: DavCollectionOptions) {
     this.#http = httpSession(session);
@@ -223,6 +228,10 @@ export class DavCollectionImpl implements DavCollection {
       throw new UnsupportedError("sync-collection cannot apply item_types or a time range.");
     if (this.#supportsSync === false)
       throw new UnsupportedError(`${redactUrl(this.url)} does not support sync-collection.`);
+    if (token === undefined) {
+      this.#prefetched.clear();
+      if (this.#profile.initialListing === "query+data") return this.#initialByQuery();
+    }
     const changed = new Map<string, string>();
     const removed = new Set<string>();
     let current = token;
@@ -291,6 +300,42 @@ export class DavCollectionImpl implements DavCollection {
     );
   }
 
+  /**
+   * The initial listing as the `sync-token` property, then one calendar-query/addressbook-query carrying every
+   * item's data (kept for `getMany`). The token is read first, so that a change made while the query runs is
+   * reported again by the next delta instead of being lost.
+   * @throws {UnsupportedError} the collection has no `sync-token` property (the engine then lists in full)
+   */
+  async #initialByQuery(): Promise<ChangeSet> {
+    const tokenQuery = el(NS.DAV, "propfind", el(NS.DAV, "prop", el(NS.DAV, "sync-token")));
+    const first = await this.#multistatus("PROPFIND", this.url, tokenQuery, { depth: "0" });
+    const self = propResponses(first.root, first.res.url)[0];
+    const token = self ? propText(self.props, NS.DAV, "sync-token")?.trim() : undefined;
+    if (!token) throw new UnsupportedError(`${redactUrl(this.url)} has no sync-token property.`);
+    const calendar = this.#opts.kind === "calendar";
+    const prop = el(NS.DAV, "prop", el(NS.DAV, "getetag"), el(NS.DAV, "getcontenttype"), this.#dataElement());
+    const body = calendar
+      ? el(
+          NS.CALDAV,
+          "calendar-query",
+          prop,
+          el(NS.CALDAV, "filter", el(NS.CALDAV, "comp-filter", { name: "VCALENDAR" })),
+        )
+      : el(NS.CARDDAV, "addressbook-query", prop);
+    const { res, root } = await this.#multistatus("REPORT", this.url, body, { depth: "1" });
+    const [dataNs, dataName] = this.#dataProp();
+    const seen = new Set<string>();
+    const changed: ItemRef[] = [];
+    for (const r of propResponses(root, res.url)) {
+      for (const ref of this.#refs([r], seen)) {
+        changed.push(ref);
+        const data = findProp(r.props, dataNs, dataName);
+        if (data?.text) this.#prefetched.set(ref.href, { etag: ref.etag, text: data.text });
+      }
+    }
+    return { token, changed, removed: [] };
+  }
+
   #syncError(res: DavResponse, token: string | undefined): VdirsyncerError {
     const invalidToken = /valid-sync-token/.test(res.body);
     if (token !== undefined && invalidToken && [400, 403, 409, 412].includes(res.status)) {
@@ -347,6 +392,18 @@ export class DavCollectionImpl implements DavCollection {
         continue;
       }
       wanted.push(href);
+    }
+    if (this.#prefetched.size > 0) {
+      const rest: string[] = [];
+      for (const href of wanted) {
+        const hit = this.#prefetched.get(href);
+        if (hit === undefined) rest.push(href);
+        else {
+          this.#prefetched.delete(href);
+          yield { href, etag: hit.etag, item: new Item(hit.text) };
+        }
+      }
+      wanted.splice(0, wanted.length, ...rest);
     }
     if (wanted.length === 0) return;
     const size = Math.max(1, this.#opts.multigetBatchSize ?? this.#profile.multigetBatchSize);
@@ -412,25 +469,32 @@ export class DavCollectionImpl implements DavCollection {
     }
   }
 
+  /** The namespace and name of the item-data property of this kind. */
+  #dataProp(): [string, string] {
+    return this.#opts.kind === "calendar" ? [NS.CALDAV, "calendar-data"] : [NS.CARDDAV, "address-data"];
+  }
+
+  /** The item-data element to ask for (vCard 4.0 with `useVcard4`). */
+  #dataElement(): XmlNode {
+    if (this.#opts.kind === "calendar") return el(NS.CALDAV, "calendar-data");
+    return this.#opts.useVcard4
+      ? el(NS.CARDDAV, "address-data", { "content-type": "text/vcard", version: "4.0" })
+      : el(NS.CARDDAV, "address-data");
+  }
+
   async #multiget(batch: string[]): Promise<(FetchedItem | ItemFailure)[]> {
     const calendar = this.#opts.kind === "calendar";
-    const dataProp = calendar
-      ? el(NS.CALDAV, "calendar-data")
-      : this.#opts.useVcard4
-        ? el(NS.CARDDAV, "address-data", { "content-type": "text/vcard", version: "4.0" })
-        : el(NS.CARDDAV, "address-data");
     const body = el(
       calendar ? NS.CALDAV : NS.CARDDAV,
       calendar ? "calendar-multiget" : "addressbook-multiget",
-      el(NS.DAV, "prop", el(NS.DAV, "getetag"), dataProp),
+      el(NS.DAV, "prop", el(NS.DAV, "getetag"), this.#dataElement()),
       ...batch.map((href) => el(NS.DAV, "href", href)),
     );
     const { res, root } = await this.#multistatus("REPORT", this.url, body, { depth: "1" });
     const requested = new Set(batch);
     const out: (FetchedItem | ItemFailure)[] = [];
     const done = new Set<string>();
-    const dataNs = calendar ? NS.CALDAV : NS.CARDDAV;
-    const dataName = calendar ? "calendar-data" : "address-data";
+    const [dataNs, dataName] = this.#dataProp();
     for (const r of propResponses(root, res.url)) {
       if (!requested.has(r.href)) {
         this.#log.warn(`Server sent unsolicited item: ${r.href}`);
@@ -492,6 +556,7 @@ export class DavCollectionImpl implements DavCollection {
    * body is `item.raw` byte for byte; its answer is the raw Response (a 412 does not throw), judged here.
    */
   async #put(href: string, item: Item, etag: string | undefined): Promise<string | undefined> {
+    this.#prefetched.delete(href);
     const url = this.#abs(href);
     const headers = { "content-type": `${this.#mimetype}; charset=utf-8` };
     const fetch = this.#http.fetch;
@@ -560,6 +625,7 @@ export class DavCollectionImpl implements DavCollection {
   /** DELETE through tsdav with `If-Match` (without it only when no etag is known, with a warning). */
   async delete(href: string, etag: string): Promise<void> {
     if (!etag) this.#log.warn(`Deleting ${href} without If-Match: no etag is known for it.`);
+    this.#prefetched.delete(href);
     const url = this.#abs(href);
     // tsdav's deleteObject drops If-Match for an empty etag itself; passing none keeps that explicit.
     const res = await readResponse(
