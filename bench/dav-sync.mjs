@@ -15,12 +15,19 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import {
   authHeaders,
-  countItems,
   seedRadicaleCollection,
   seedXandikosCollection,
   startServer,
 } from "@vdirsyncer/test-servers";
+import { Agent, setGlobalDispatcher, fetch as undiciFetch } from "undici";
 import { startCountingProxy } from "./lib/proxy.mjs";
+
+// Node 24's built-in fetch (undici 7) can die on an uncatchable `assert(!this.paused)` when Radicale (HTTP/1.0,
+// connection close) ends a large answer while the body is paused (nodejs/undici#5360); undici 8 has the fix.
+// The seeding helpers use the global fetch; both fetch implementations use the global dispatcher, so that is
+// made undici 8's too (otherwise undici 8's fetch would run on Node's built-in Agent).
+setGlobalDispatcher(new Agent());
+globalThis.fetch = undiciFetch;
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = dirname(here);
@@ -82,7 +89,8 @@ const KINDS = {
 };
 
 function* items(kind, n, rev = 0, step = 1) {
-  for (let i = 0; i < n; i += step) yield { name: `bench-${i}${KINDS[kind].ext}`, text: KINDS[kind].make(i, rev) };
+  for (let i = 0; i < n; i += step)
+    yield { name: `bench-${i}${KINDS[kind].ext}`, text: KINDS[kind].make(i, rev) };
 }
 
 // ---------------------------------------------------------------- server collections
@@ -154,8 +162,17 @@ function timed(cmd, cmdArgs, env, cwd) {
       const copies = (err.match(/^(Copying|Updating|Deleting)/gm) ?? []).length;
       if (timedOut) return resolve({ failed: "timeout", wall: wallNow, copies });
       if (!line || code !== 0) {
-        const tail = err.split("\n").filter((l) => !l.startsWith("TIME ")).slice(-15).join("\n");
-        return resolve({ failed: `exit ${code}`, wall: wallNow, copies, tail: `${tail}\n${out.slice(-500)}` });
+        const tail = err
+          .split("\n")
+          .filter((l) => !l.startsWith("TIME "))
+          .slice(-15)
+          .join("\n");
+        return resolve({
+          failed: `exit ${code}`,
+          wall: wallNow,
+          copies,
+          tail: `${tail}\n${out.slice(-500)}`,
+        });
       }
       const [, wall, user, sys, rss] = line.split(" ").map(Number);
       resolve({ wall, cpu: user + sys, rss: rss / 1024, copies });
@@ -206,7 +223,8 @@ const PROBES = {
   "PROPFIND Depth 1 (etags)": {
     method: "PROPFIND",
     depth: "1",
-    body: () => `<D:propfind ${DAV}><D:prop><D:getetag/><D:resourcetype/><D:getcontenttype/></D:prop></D:propfind>`,
+    body: () =>
+      `<D:propfind ${DAV}><D:prop><D:getetag/><D:resourcetype/><D:getcontenttype/></D:prop></D:propfind>`,
   },
   "sync-collection, no data": {
     method: "REPORT",
@@ -215,6 +233,7 @@ const PROBES = {
       `<D:sync-collection ${DAV}><D:sync-token/><D:sync-level>1</D:sync-level><D:prop><D:getetag/></D:prop></D:sync-collection>`,
   },
   "sync-collection with data": {
+    data: true,
     method: "REPORT",
     depth: "0",
     body: (kind) =>
@@ -223,6 +242,7 @@ const PROBES = {
       }</D:prop></D:sync-collection>`,
   },
   "query with data (one request)": {
+    data: true,
     method: "REPORT",
     depth: "1",
     body: (kind) =>
@@ -249,8 +269,10 @@ async function probeFastest(server, kind, n) {
       });
       const body = await res.text();
       const responses = (body.match(/<(?:[A-Za-z_][\w.-]*:)?response[\s>]/g) ?? []).length;
+      const data = (body.match(/BEGIN:(VCALENDAR|VCARD)/g) ?? []).length;
       if (res.status !== 207) note = `answered ${res.status}`;
       else if (responses < n) note = `only ${responses} responses`;
+      else if (p.data && data < n) note = `no data (${data} items with data)`;
     } catch (err) {
       note = `failed (${err.name === "TimeoutError" ? "timeout" : err.message})`;
     }
@@ -357,7 +379,9 @@ function probeTable(probes) {
   const lines = ["| server | items | way | seconds | note |", "|---|---:|---|---:|---|"];
   for (const { server, kind, n, result } of probes) {
     for (const [label, { seconds, note }] of Object.entries(result)) {
-      lines.push(`| ${server} | ${n} ${kind === "calendar" ? "events" : "contacts"} | ${label} | ${fmt(seconds)} | ${note} |`);
+      lines.push(
+        `| ${server} | ${n} ${kind === "calendar" ? "events" : "contacts"} | ${label} | ${fmt(seconds)} | ${note} |`,
+      );
     }
   }
   return lines.join("\n");
@@ -399,10 +423,7 @@ try {
     running.add(server);
     const proxy = await startCountingProxy(server.url);
     try {
-      const plan = [
-        ...sizes.map((n) => ["calendar", n]),
-        ...contactSizes.map((n) => ["addressbook", n]),
-      ];
+      const plan = [...sizes.map((n) => ["calendar", n]), ...contactSizes.map((n) => ["addressbook", n])];
       for (const [kind, n] of plan) {
         try {
           probes.push({ server: kindName, kind, n, result: await probeFastest(server, kind, n) });
@@ -425,6 +446,7 @@ const versions = {
   ours: await versionOf(process.execPath, [ourBin, "--version"]),
   vdirsyncer: await versionOf("/usr/bin/vdirsyncer", ["--version"]),
   radicale: await versionOf("/usr/bin/radicale", ["--version"]),
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a dpkg-query format, not a template
   xandikos: await versionOf("dpkg-query", ["-W", "-f=${Version}", "xandikos"]),
 };
 const report = [

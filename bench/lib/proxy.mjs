@@ -1,6 +1,6 @@
 // A counting reverse proxy: every request to the server goes through it, so a run's request count, the requests
 // per method and the time the server spent answering (the union of in-flight intervals) can be read per phase.
-import { request as httpRequest, createServer } from "node:http";
+import { createServer, request as httpRequest } from "node:http";
 
 /**
  * Starts a proxy on 127.0.0.1 in front of `target` (an http:// origin). `stats()` returns what was seen since the
