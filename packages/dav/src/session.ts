@@ -25,6 +25,13 @@ const NOT_SENT = new Set([
   "UND_ERR_CONNECT_TIMEOUT",
 ]);
 const BODY_LIMIT = 4096;
+/** Hints of the errors that say the server failed or could not be reached, rather than answered oddly. */
+export const SERVER_ERROR_HINT =
+  "The server failed on this request; try again later, and check the server's log if it persists.";
+export const TIMEOUT_HINT =
+  "The server did not answer in time; try again later, or raise `timeout` in the storage section.";
+export const UNREACHABLE_HINT =
+  "Check that the server is running and reachable at this URL (address, port, network, proxy).";
 /** Statuses a `Response` must be built without a body for (the constructor throws otherwise). */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 const DEFAULT_USER_AGENT = "vdirsyncer/0.19.3";
@@ -122,8 +129,12 @@ export function statusError(method: string, response: DavResponse, href?: string
             : "The server refused access to this resource for these credentials.",
         context: { location: url },
       });
-    default:
-      return new InvalidResponseError(what, { cause, body, context: { location: url } });
+    default: {
+      const error = new InvalidResponseError(what, { cause, body, context: { location: url } });
+      // A 5xx is the server's own failure, not an answer we misread: say what helps.
+      if (response.status >= 500) error.hint = SERVER_ERROR_HINT;
+      return error;
+    }
   }
 }
 
@@ -351,10 +362,12 @@ export class HttpSession implements DavSession {
           const reason = timedOut
             ? `did not answer within ${req.timeoutMs ?? this.#options.timeoutMs ?? 60_000} ms`
             : `failed: ${this.#describe(failure)}`;
-          throw new InvalidResponseError(
+          const error = new InvalidResponseError(
             `${method} ${redactUrl(url)} ${reason}${attempt > 1 ? ` (after ${attempt} attempts)` : ""}.`,
             { cause: failure, context: { location: redactUrl(url) } },
           );
+          if (code !== "FINGERPRINT_MISMATCH") error.hint = timedOut ? TIMEOUT_HINT : UNREACHABLE_HINT;
+          throw error;
         }
       }
       // Full jitter: spreads the retries of concurrent requests.
