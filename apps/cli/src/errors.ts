@@ -125,8 +125,12 @@ export function reportError(out: Output, err: unknown, status?: string): void {
       `Item href on side A: ${conflict.hrefA}`,
       `Item href on side B: ${conflict.hrefB}`,
     ].join("\n");
+  } else if (code === "INVALID_RESPONSE" && e.hint !== undefined) {
+    // The storage knew what went wrong (a 5xx, a timeout, an unreachable server): its message names the
+    // request and URL, and its hint says what to do. "Doesn't understand" would send users the wrong way.
+    message = `${at}${e.message}`;
   } else if (code === "INVALID_RESPONSE") {
-    message = `The server returned something vdirsyncer doesn't understand. Error message: ${JSON.stringify(e.message)}\nWhile this is most likely a serverside problem, the vdirsyncer devs are generally interested in such bugs. Please report it in the issue tracker at https://github.com/pimutils/vdirsyncer/issues`;
+    message = `${at}The server returned something vdirsyncer doesn't understand. Error message: ${JSON.stringify(e.message)}\nWhile this is most likely a serverside problem, the vdirsyncer devs are generally interested in such bugs. Please report it in the issue tracker at https://github.com/pimutils/vdirsyncer/issues`;
   } else if (code !== undefined && code !== "BOTH_READ_ONLY" && code !== "METASYNC_CONFLICT") {
     // Our own errors say what happened; "Unknown error" would be wrong for them.
     message = `${at}${e.message}`;
