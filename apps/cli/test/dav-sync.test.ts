@@ -287,3 +287,18 @@ describe.each(CASES)("%s on %s", (type, server) => {
     expect(snapshot(join(w.root, "status"))).toEqual(statusBefore);
   });
 });
+
+test('implicit = "create" creates a local-only collection on the server without asking', async () => {
+  const w = world();
+  const acc = await account("radicale");
+  const dav = new RawDav(acc);
+  w.write("local/solo/s1.ics", item("caldav", "s1"));
+  configure(w, "caldav", acc, 'implicit = "create"');
+  const d = await w.run(["discover"]);
+  expect(d.code, d.stderr).toBe(0);
+  expect(d.stderr).not.toContain("[y/N]");
+  expect(await dav.collections("caldav")).toEqual(["solo"]);
+  const s = await w.run(["sync"]);
+  expect(s.code, s.stderr).toBe(0);
+  expect(await serverUids(dav, "caldav", "solo")).toEqual(["s1"]);
+});
