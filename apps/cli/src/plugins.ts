@@ -14,15 +14,15 @@ import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { API_VERSION, type StorageDefinition, UserError } from "@vdirsyncer/core";
 
-/** Where the first-party storage types live, and whether that package exists yet. */
-const FIRST_PARTY: Record<string, { pkg: string; available: boolean }> = {
-  filesystem: { pkg: "@vdirsyncer/storage-filesystem", available: true },
-  singlefile: { pkg: "@vdirsyncer/storage-singlefile", available: true },
-  caldav: { pkg: "@vdirsyncer/storage-caldav", available: true },
-  carddav: { pkg: "@vdirsyncer/storage-carddav", available: true },
-  http: { pkg: "@vdirsyncer/storage-http", available: false },
-  google_calendar: { pkg: "@vdirsyncer/storage-google", available: false },
-  google_contacts: { pkg: "@vdirsyncer/storage-google", available: false },
+/** Where the first-party storage types live; the command depends on all of these packages. */
+const FIRST_PARTY: Record<string, { pkg: string }> = {
+  filesystem: { pkg: "@vdirsyncer/storage-filesystem" },
+  singlefile: { pkg: "@vdirsyncer/storage-singlefile" },
+  caldav: { pkg: "@vdirsyncer/storage-caldav" },
+  carddav: { pkg: "@vdirsyncer/storage-carddav" },
+  http: { pkg: "@vdirsyncer/storage-http" },
+  google_calendar: { pkg: "@vdirsyncer/storage-google" },
+  google_contacts: { pkg: "@vdirsyncer/storage-google" },
 };
 
 /** The first-party storage type names, as vdirsyncer knows them. */
@@ -220,12 +220,6 @@ export class PluginResolver {
         );
       }
       return definition;
-    }
-    const first = request.firstParty ? FIRST_PARTY[request.type as string] : undefined;
-    if (first && !first.available) {
-      throw new UserError(`The storage type "${request.type}" is not available yet in this vdirsyncer.`, {
-        hint: `It will come with ${first.pkg}; until then keep using Python vdirsyncer for this storage.`,
-      });
     }
     const names = request.packages.join(" or ");
     throw new UserError(`Unknown storage type: ${type}. No plugin package ${names} is installed.`, {

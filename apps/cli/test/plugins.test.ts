@@ -1,8 +1,10 @@
 import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { READ_ONLY_ONLY as HTTP_READ_ONLY_ONLY } from "@vdirsyncer/storage-http";
 import { describe, expect, test } from "vitest";
 import { pluginRequest } from "../src/index.ts";
+import { READ_ONLY_ONLY } from "../src/storages.ts";
 import { event, general, type World, world } from "./helpers.ts";
 
 const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), "fixtures", "vdirsyncer-storage-notes");
@@ -116,14 +118,39 @@ describe("plugin resolution", () => {
     expect(r.stderr).toContain("hint: Install the plugin: npm install -g vdirsyncer-storage-nothere\n");
   });
 
-  test("a first-party type that is not installed yet says so", async () => {
+  test("http and the Google types come with the command: their own option checks answer", async () => {
     const w = world();
-    pairWith(w, `type = "google_contacts"\ntoken_file = "x"\nclient_id = "x"\nclient_secret = "x"`);
+    pairWith(w, `type = "google_contacts"\ntoken_file = "{root}/token"`);
+    const g = await w.run(["discover"]);
+    expect(g.code).toBe(1);
+    expect(g.stderr).toContain(
+      "critical: Failed to initialize bar\ncritical:   - google_contacts storage requires the parameters: client_id, client_secret\n",
+    );
+    pairWith(w, `type = "http"\nurl = "https://example.org/a.ics"\nfileext = ".ics"`);
+    const h = await w.run(["discover"]);
+    expect(h.code).toBe(1);
+    expect(h.stderr).toContain(
+      "critical: Failed to initialize bar\ncritical:   - http storage doesn't take the parameters: fileext\n",
+    );
+  });
+
+  test("read_only = false on a storage that can only read names the section; true or absent is fine", async () => {
+    expect(READ_ONLY_ONLY).toBe(HTTP_READ_ONLY_ONLY);
+    const w = world();
+    pairWith(w, `type = "http"\nurl = "http://127.0.0.1:9/feed.ics"\nread_only = false`);
     const r = await w.run(["discover"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
-      'critical: The storage type "google_contacts" is not available yet in this vdirsyncer.\n',
+      "critical: Failed to initialize bar\ncritical:   - This storage can only be read-only.\nhint: Remove `read_only = false` from [storage bar]: the http storage cannot write.\n",
     );
+    // Nothing was saved: a later sync still asks for discover.
+    expect(w.files("status")).toEqual([]);
+    for (const line of ["read_only = true", ""]) {
+      pairWith(w, `type = "http"\nurl = "http://127.0.0.1:9/feed.ics"\n${line}`);
+      const ok = await w.run(["discover"]);
+      expect(ok.stderr).not.toContain("read-only");
+      expect(ok.code, ok.stderr).toBe(0);
+    }
   });
 
   test("a plugin built for another storage API version is refused", async () => {
