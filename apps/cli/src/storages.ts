@@ -21,6 +21,12 @@ export type StorageArgs = Record<string, JsonValue>;
 /** Keys the host consumes; everything else goes to the plugin. */
 const HOST_KEYS = new Set(["type", "read_only", "no_delete", "instance_name", "collection"]);
 
+/**
+ * vdirsyncer's message (`storage/base.py`) for `read_only = false` on a storage type that can only read; the same
+ * text as `READ_ONLY_ONLY` of `@vdirsyncer/storage-http`, kept here because it holds for every read-only plugin.
+ */
+export const READ_ONLY_ONLY = "This storage can only be read-only.";
+
 /** The instance name of a storage built from `args`: `section` or `section/collection`. */
 export function instanceName(args: StorageArgs): string {
   const name = String(args.instance_name);
@@ -77,6 +83,19 @@ export async function buildStorage(ctx: AppContext, args: StorageArgs): Promise<
     });
   }
   const definition = await (await ctx.plugins()).load(args.type);
+  // vdirsyncer: an unset (or null) `read_only` means the type's default; any falsy value on a read-only type is
+  // refused. We refuse it too, but name the section (vdirsyncer prints the bare sentence).
+  if (
+    definition.capabilities.readOnly &&
+    args.read_only !== undefined &&
+    args.read_only !== null &&
+    !args.read_only
+  ) {
+    throw new UserError(`Failed to initialize ${instance}`, {
+      problems: [READ_ONLY_ONLY],
+      hint: `Remove \`read_only = ${pythonJsonDumps(args.read_only)}\` from [storage ${String(args.instance_name)}]: the ${definition.type} storage cannot write.`,
+    });
+  }
   const options: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(args)) if (!HOST_KEYS.has(k) && !k.endsWith(".fetch")) options[k] = v;
   const checked = await definition.options["~standard"].validate(options);
