@@ -28,7 +28,7 @@ import {
 } from "@vdirsyncer/dav";
 import { caldavCollectionOptions, expandPath } from "@vdirsyncer/storage-caldav";
 import type { AuthorizeUi } from "./authorize.ts";
-import { GOOGLE_SCOPES, type GoogleEndpoints, resolveEndpoints } from "./endpoints.ts";
+import { ENDPOINTS_ENV, GOOGLE_SCOPES, type GoogleEndpoints, resolveEndpoints } from "./endpoints.ts";
 import { GoogleDavSession, type UsageRetry } from "./google-session.ts";
 import { sharedGoogleAuth } from "./oauth.ts";
 import type { GoogleCalendarOptions, GoogleContactsOptions } from "./options.ts";
@@ -63,6 +63,10 @@ export function googleCalendarName(url: string): string {
 }
 
 const TASKS = /^BEGIN:(VTODO|VJOURNAL)\r?$/m;
+
+// Values of the endpoints variable already warned about in this process. A run creates a storage per section and
+// per collection; one warning says it, five bury the output.
+const warnedEndpoints = new Set<string>();
 
 /** Refuses tasks and journal entries before Google does (with an opaque error) . */
 function refuseTasks(item: Item, href?: string): void {
@@ -191,7 +195,15 @@ export function createGoogleStorage(
   ctx: StorageContext,
   overrides: GoogleOverrides = {},
 ): Storage<WritableCollection> {
-  const endpoints = { ...resolveEndpoints(process.env, (m) => ctx.log.warn(m)), ...overrides.endpoints };
+  const endpoints = {
+    ...resolveEndpoints(process.env, (m) => {
+      const raw = process.env[ENDPOINTS_ENV] ?? "";
+      if (warnedEndpoints.has(raw)) return;
+      warnedEndpoints.add(raw);
+      ctx.log.warn(m);
+    }),
+    ...overrides.endpoints,
+  };
   const tokenFile = expandPath(options.token_file);
   const tokens = sharedGoogleAuth({
     tokenFile,

@@ -72,6 +72,31 @@ describe(`${ENDPOINTS_ENV} (test only)`, () => {
     expect(warnings[0]).toContain("test only");
   });
 
+  it("a process warns once per value, however many storages it creates", async () => {
+    const previous = process.env[ENDPOINTS_ENV];
+    const lines: string[] = [];
+    const ctx = {
+      instance: "google_test",
+      log: { debug() {}, info() {}, warn: (m: string) => lines.push(m), error() {} },
+      fetch: globalThis.fetch,
+      signal: new AbortController().signal,
+    };
+    const options = { ...BASE, token_file: "/nonexistent/token.json" };
+    try {
+      process.env[ENDPOINTS_ENV] = `{"token":"http://127.0.0.1:9/once-${process.pid}-${Date.now()}"}`;
+      await googleCalendar.create(options, ctx);
+      await googleContacts.create(options, ctx);
+      await googleCalendar.create(options, ctx);
+      expect(lines.filter((l) => l.includes(ENDPOINTS_ENV))).toHaveLength(1);
+      process.env[ENDPOINTS_ENV] = `{"token":"http://127.0.0.1:9/twice-${process.pid}-${Date.now()}"}`;
+      await googleCalendar.create(options, ctx);
+      expect(lines.filter((l) => l.includes(ENDPOINTS_ENV))).toHaveLength(2);
+    } finally {
+      if (previous === undefined) delete process.env[ENDPOINTS_ENV];
+      else process.env[ENDPOINTS_ENV] = previous;
+    }
+  });
+
   it("refuses unknown keys, non-URLs and non-JSON", () => {
     expect(() => resolveEndpoints({ [ENDPOINTS_ENV]: '{"tokn":"http://x/"}' })).toThrow(/unknown key "tokn"/);
     expect(() => resolveEndpoints({ [ENDPOINTS_ENV]: '{"token":"nope"}' })).toThrow(/absolute URL/);
