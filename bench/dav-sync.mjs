@@ -286,7 +286,7 @@ async function probeFastest(server, kind, n) {
 
 const SCENARIOS = ["first sync", "no-op sync", "1% changed on server", "1% changed locally"];
 
-async function benchOne(server, proxy, kind, n, root) {
+async function benchOne(server, proxy, kind, n, root, out) {
   progress(`${server.kind}: seeding two ${kind} collections of ${n}`);
   const urls = {};
   for (const tool of ["ours", "py"]) urls[tool] = await seed(server, kind, `${tool}-${kind}-${n}`, n);
@@ -297,37 +297,35 @@ async function benchOne(server, proxy, kind, n, root) {
     const d = await runTool(tool, dirs[tool], proxy, ["discover"]);
     if (d.failed) throw new Error(`${tool} discover failed (${d.failed}):\n${d.tail ?? ""}`);
   }
-  const rows = [];
-  const pyDead = { reason: undefined };
-  for (const [s, scenario] of SCENARIOS.entries()) {
-    const rev = s + 1;
-    if (scenario === "1% changed on server") {
-      for (const tool of ["ours", "py"]) await changeOnServer(server, kind, `${tool}-${kind}-${n}`, n, rev);
-    }
-    if (scenario === "1% changed locally") {
-      for (const tool of ["ours", "py"]) changeLocally(kind, dirs[tool], n, rev);
-    }
-    const row = { server: server.kind, kind, n, scenario };
-    for (const tool of ["ours", "py"]) {
-      if (tool === "py" && pyDead.reason) {
-        row[tool] = { failed: pyDead.reason, skipped: true };
+  // Rows go into the report as soon as they exist, so a later failure keeps what was measured. Each tool runs
+  // all its scenarios before the other starts: a request vdirsyncer abandons (its 300 s timeout) keeps a
+  // single-threaded server busy long afterwards and must not stall our runs.
+  const rows = SCENARIOS.map((scenario) => ({ server: server.kind, kind, n, scenario, ours: {}, py: {} }));
+  out.push(...rows);
+  for (const tool of ["ours", "py"]) {
+    let dead;
+    for (const [s, scenario] of SCENARIOS.entries()) {
+      const rev = s + 1 + (tool === "py" ? 10 : 0);
+      if (dead) {
+        rows[s][tool] = { failed: dead, skipped: true };
         continue;
       }
+      if (scenario === "1% changed on server")
+        await changeOnServer(server, kind, `${tool}-${kind}-${n}`, n, rev);
+      if (scenario === "1% changed locally") changeLocally(kind, dirs[tool], n, rev);
       const r = await runTool(tool, dirs[tool], proxy, ["sync"]);
-      row[tool] = r;
+      rows[s][tool] = r;
       const files = readdirSync(join(dirs[tool], "vdir")).filter((f) => f.endsWith(KINDS[kind].ext)).length;
       if (!r.failed && files !== n) r.note = `vdir holds ${files}`;
-      if (r.failed && scenario === "first sync") pyDead.reason = "not run: first sync failed";
+      if (r.failed && scenario === "first sync") dead = "not run: first sync failed";
       progress(
         `${server.kind} ${kind} ${n} ${scenario}: ${tool} ${r.failed ? `FAILED (${r.failed})` : `${r.wall.toFixed(2)} s`}, ` +
           `${r.http.count} requests, ${r.copies} writes${r.note ? `, ${r.note}` : ""}`,
       );
       if (r.failed && r.tail) console.error(r.tail);
-      if (r.failed && tool === "ours") throw new Error(`our ${scenario} failed; stopping this size`);
+      if (r.failed && tool === "ours") dead = `not run: our ${scenario} failed`;
     }
-    rows.push(row);
   }
-  return rows;
 }
 
 // ---------------------------------------------------------------- report
@@ -349,7 +347,7 @@ function table(rows) {
   ];
   for (const { server, kind, n, scenario, ours: o, py: p } of rows) {
     lines.push(
-      `| ${server} | ${n} ${kind === "calendar" ? "events" : "contacts"} | ${scenario} | ${cell(o, "wall")} | ${cell(p, "wall")} | ${ratio(o, p, "wall")} | ${cell(o, "cpu")} | ${cell(p, "cpu")} | ${cell(o, "rss", 0)} | ${cell(p, "rss", 0)} | ${o.http?.count ?? "–"} / ${p.skipped ? "–" : (p.http?.count ?? "–")} | ${o.copies ?? "–"} / ${p.skipped ? "–" : (p.copies ?? "–")} |`,
+      `| ${server} | ${n} ${kind === "calendar" ? "events" : "contacts"} | ${scenario} | ${cell(o, "wall")} | ${cell(p, "wall")} | ${ratio(o, p, "wall")} | ${cell(o, "cpu")} | ${cell(p, "cpu")} | ${cell(o, "rss", 0)} | ${cell(p, "rss", 0)} | ${o.skipped ? "–" : (o.http?.count ?? "–")} / ${p.skipped ? "–" : (p.http?.count ?? "–")} | ${o.copies ?? "–"} / ${p.skipped ? "–" : (p.copies ?? "–")} |`,
     );
   }
   return lines.join("\n");
@@ -427,7 +425,7 @@ try {
       for (const [kind, n] of plan) {
         try {
           probes.push({ server: kindName, kind, n, result: await probeFastest(server, kind, n) });
-          if (!args["probe-only"]) rows.push(...(await benchOne(server, proxy, kind, n, root)));
+          if (!args["probe-only"]) await benchOne(server, proxy, kind, n, root, rows);
         } catch (err) {
           progress(`${kindName} ${kind} ${n}: ${err.message}`);
         }
