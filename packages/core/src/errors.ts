@@ -168,10 +168,16 @@ export class AccessDeniedError extends VdirsyncerError {
   }
 }
 
-/** The backend answered something we cannot use. `body` is cut to 4 KiB. */
+/**
+ * The backend answered something we cannot use, or could not be reached. `body` is cut to 4 KiB. A `hint` says
+ * what went wrong when the storage knows (a 5xx, a timeout, an unreachable server).
+ */
 export class InvalidResponseError extends VdirsyncerError {
   readonly body: string | undefined;
-  constructor(message: string, options?: { body?: string; cause?: unknown; context?: ErrorContext }) {
+  constructor(
+    message: string,
+    options?: { body?: string; cause?: unknown; hint?: string; context?: ErrorContext },
+  ) {
     super("INVALID_RESPONSE", message, options);
     this.body = options?.body?.slice(0, 4096);
   }
