@@ -22,14 +22,34 @@ export interface DavSessionOptions {
   useragent?: string;
   /** Per-request timeout. @default 60_000 */
   timeoutMs?: number;
-  /** Attempts for retryable failures (5xx, 429, timeouts on safe methods), honouring Retry-After. @default 5 */
+  /**
+   * Attempts for retryable failures, honouring Retry-After: 429 and Google's 403 `usageLimits` (every method),
+   * 5xx, timeouts and network errors (safe methods). Certificate failures are never retried. @default 5
+   */
   maxAttempts?: number;
-  /** Base of the jittered exponential backoff between retries (full jitter, capped at 10 s). @default 1000 */
+  /** Base of the jittered exponential backoff between retries (full jitter, capped at `retryMaxMs`). @default 1000 */
   retryBaseMs?: number;
+  /** Longest backoff between two attempts when the server sends no `Retry-After`. @default 10_000 */
+  retryMaxMs?: number;
   /** Longest `Retry-After` wait honoured; longer values are cut to this. @default 60_000 */
   retryAfterCapMs?: number;
   /** Most requests in flight at once for this session. @default 8 */
   maxConcurrency?: number;
+  /**
+   * The `Authorization` header value of each attempt (e.g. `Bearer …` from an OAuth token store), instead of
+   * Basic/Digest from `username`/`password`. Called before every attempt, retries included; MAY wait (a first
+   * authorisation); what it throws (e.g. a `UserError`) ends the request unchanged. `undefined` sends none.
+   */
+  authorization?: () => Promise<string | undefined>;
+  /**
+   * Called on a 401 with the `Authorization` value that was refused; `true` sends the request again, once per
+   * request (a fresh `authorization()` value is asked for). MAY throw to end the request (e.g. a revoked token).
+   */
+  onUnauthorized?: (used: string | undefined) => Promise<boolean>;
+  /** The hint of the AccessDeniedError for a 401. @default "Check username and password, and `auth` …" */
+  authHint?: string;
+  /** Called before every attempt, retries included, outside the concurrency limit: e.g. a client-side rate limit. */
+  beforeRequest?: () => Promise<void>;
   log?: Logger;
   signal?: AbortSignal;
   /** Test hook: called after every HTTP exchange (method, URL, status), e.g. to count requests. Never sees bodies or credentials. */

@@ -57,7 +57,12 @@ export function metaKeys(kind: "calendar" | "addressbook"): MetaKey[] {
   return Object.keys(META_PROPS[kind]) as MetaKey[];
 }
 
-/** Returns the session as an {@link HttpSession}, or wraps a foreign one's `fetch`. */
+/**
+ * Returns the session as the {@link HttpSession} it is. A foreign {@link DavSession} (one not made by
+ * `createDavSession()`) is refused: our requests need the session's retries, auth hooks and buffered answers, which
+ * a bare `fetch` does not give. Hosts that need other auth use the session's `authorization` hook instead.
+ * @throws {TypeError} the session was not made by `createDavSession()`
+ */
 export function httpSession(session: DavSession): HttpSession {
   if (session instanceof HttpSession) return session;
   throw new TypeError("openDavCollection needs a session made by createDavSession().");

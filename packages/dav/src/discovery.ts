@@ -9,8 +9,19 @@ import type { DavCollection, DavCollectionOptions, DavKind, DavSession } from ".
 import { DavCollectionImpl, httpSession } from "./collection.ts";
 import { pyQuote, pyUnquote, pyUrljoin } from "./href.ts";
 import { hasResourceType, parseMultistatus, propResponses, propText } from "./multistatus.ts";
-import { type HttpSession, redactUrl, statusError } from "./session.ts";
+import { type HttpSession, redactUrl, statusError, UnansweredError } from "./session.ts";
 import { buildXml, child, descendants, el, NS, type XmlNode } from "./xml.ts";
+
+/**
+ * True for the failures a discovery step may pass over to try the next URL: the HTTP and XML errors vdirsyncer
+ * passes over. Refused credentials, a failure of the auth layer (e.g. a refused OAuth authorisation: asking again
+ * would start a second one) and a server that did not answer at all will not get better at another URL.
+ */
+function worthTryingElsewhere(error: unknown): boolean {
+  if (!isVdirsyncerError(error)) return false;
+  if (error.code === "USER" || error.code === "ACCESS_DENIED") return false;
+  return !(error instanceof UnansweredError);
+}
 
 function kindNs(kind: DavKind): [string, string] {
   return kind === "calendar" ? [NS.CALDAV, "calendar"] : [NS.CARDDAV, "addressbook"];
@@ -60,7 +71,7 @@ async function findPrincipal(http: HttpSession, kind: DavKind): Promise<string> 
   try {
     answer = await ask(http.url);
   } catch (error) {
-    if (!isVdirsyncerError(error)) throw error;
+    if (!worthTryingElsewhere(error)) throw error;
     http.log.debug(`Trying the well-known URI for ${kind} discovery.`);
     answer = await ask(
       pyUrljoin(http.url, kind === "calendar" ? "/.well-known/caldav" : "/.well-known/carddav"),
@@ -97,7 +108,11 @@ export async function findHome(session: DavSession, kind: DavKind): Promise<stri
 
 /**
  * vdirsyncer's discovery: the configured URL as a home set first, then principal → home set → its collections.
+ *
+ * MUST pass on at once, without trying further URLs, refused credentials, errors of the auth layer and a server
+ * that did not answer.
  * @throws {AccessDeniedError} the credentials were refused
+ * @throws {UserError} the session's `authorization` hook failed (e.g. the user refused an OAuth authorisation)
  * @throws {InvalidResponseError} the server answered something unusable (named with method and URL)
  */
 export async function* discoverCollections(
@@ -112,8 +127,8 @@ export async function* discoverCollections(
       return;
     }
   } catch (error) {
-    // vdirsyncer ignores HTTP and XML errors here, but refused credentials will not get better later.
-    if (isVdirsyncerError(error, "ACCESS_DENIED")) throw error;
+    // vdirsyncer ignores HTTP and XML errors here (the URL may be a principal or the server root).
+    if (!worthTryingElsewhere(error)) throw error;
   }
   http.log.debug("Given URL is not a homeset URL");
   const home = await findHome(session, kind);
@@ -241,7 +256,7 @@ export async function createDavCollection(
         ...(props.displayName ? { displayName: props.displayName } : {}),
       };
     }
-    last = statusError(attempt.method, { ...res, url, headers: new Headers() });
+    last = statusError(attempt.method, { ...res, url });
     http.log.debug(`${attempt.method} ${redactUrl(url)} answered ${res.status}.`);
     if (res.status === 401) throw last;
   }

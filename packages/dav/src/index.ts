@@ -14,13 +14,26 @@ export {
 export { generateHref, normalizeHref, pyQuote, pyUnquote, pyUrljoin, pyUrlsplit } from "./href.ts";
 export { profileFor, type ServerProfile } from "./profiles.ts";
 export {
+  API_DISABLED_HINT,
   type DavRequest,
   type DavResponse,
+  FINGERPRINT_HINT,
   HttpSession,
   HttpStatusError,
+  isUsageLimited,
   parseRetryAfter,
+  readResponse,
   redactUrl,
+  SERVER_ERROR_HINT,
   statusError,
+  TIMEOUT_HINT,
+  TLS_EXPIRED_HINT,
+  TLS_HINT,
+  TLS_HOSTNAME_HINT,
+  UNAUTHORIZED_HINT,
+  UNREACHABLE_HINT,
+  UnansweredError,
+  USAGE_LIMIT_HINT,
 } from "./session.ts";
 export { buildXml, cleanControlChars, el, NS, parseXml, type XmlElement, type XmlNode } from "./xml.ts";
 

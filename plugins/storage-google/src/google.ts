@@ -18,6 +18,7 @@ import {
   type DavSessionOptions,
   discoverCollections,
   el,
+  HttpSession,
   NS,
   openDavCollection,
   parseXml,
@@ -29,7 +30,7 @@ import {
 import { caldavCollectionOptions, expandPath } from "@vdirsyncer/storage-caldav";
 import type { AuthorizeUi } from "./authorize.ts";
 import { ENDPOINTS_ENV, GOOGLE_SCOPES, type GoogleEndpoints, resolveEndpoints } from "./endpoints.ts";
-import { GoogleDavSession, type UsageRetry } from "./google-session.ts";
+import { googleSessionOptions } from "./google-session.ts";
 import { sharedGoogleAuth } from "./oauth.ts";
 import type { GoogleCalendarOptions, GoogleContactsOptions } from "./options.ts";
 import { type RateLimit, sharedBucket, TokenBucket } from "./rate-limit.ts";
@@ -47,9 +48,7 @@ export interface GoogleOverrides {
   ui?: AuthorizeUi;
   /** A rate limit of this storage alone, instead of the one shared by every storage of the token file. */
   rateLimit?: RateLimit;
-  /** Retries after Google's quota answers. */
-  usageRetry?: UsageRetry;
-  /** DAV session options, e.g. the `onRequest` hook or a shorter `retryBaseMs`. */
+  /** DAV session options, e.g. the `onRequest` hook, or fewer `maxAttempts` and a shorter `retryBaseMs`. */
   session?: Partial<DavSessionOptions>;
   /** The clock of token expiry, in milliseconds. */
   now?: () => number;
@@ -131,7 +130,7 @@ function directChildren(node: XmlElement, ns: string, name: string): XmlElement[
  * we leave out vCards (a `.vcf` name, or a vCard type without a trailing slash) and, when others are listed, the answer for the requested URL itself, which then is the
  * home and not a collection.
  */
-async function* discoverAddressBooks(session: GoogleDavSession, wellKnown: string, log: Logger) {
+async function* discoverAddressBooks(session: HttpSession, wellKnown: string, log: Logger) {
   const body = buildXml(
     el(
       NS.DAV,
@@ -221,17 +220,15 @@ export function createGoogleStorage(
   });
   const bucket = overrides.rateLimit ? new TokenBucket(overrides.rateLimit) : sharedBucket(tokenFile);
   const base = kind === "calendar" ? endpoints.caldav : endpoints.carddav;
-  const session = new GoogleDavSession(
-    {
-      url: base,
-      // vdirsyncer sends the client id as User-Agent to Google.
-      useragent: options.client_id,
-      log: ctx.log,
-      signal: ctx.signal,
-      ...overrides.session,
-    },
-    { tokens, bucket, log: ctx.log, ...(overrides.usageRetry ? { usageRetry: overrides.usageRetry } : {}) },
-  );
+  const session = new HttpSession({
+    url: base,
+    // vdirsyncer sends the client id as User-Agent to Google.
+    useragent: options.client_id,
+    log: ctx.log,
+    signal: ctx.signal,
+    ...googleSessionOptions({ tokens, bucket, tokenFile, log: ctx.log }),
+    ...overrides.session,
+  });
   const calendar = options as GoogleCalendarOptions;
   const collectionOptions: DavCollectionOptions =
     kind === "calendar"

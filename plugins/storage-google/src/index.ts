@@ -29,13 +29,7 @@ export {
   type GoogleOverrides,
   googleCalendarName,
 } from "./google.ts";
-export {
-  DEFAULT_USAGE_RETRY,
-  GoogleDavSession,
-  type GoogleSessionExtras,
-  isUsageLimited,
-  type UsageRetry,
-} from "./google-session.ts";
+export { GOOGLE_RETRY, googleSessionOptions } from "./google-session.ts";
 export { GoogleAuth, type GoogleAuthOptions, sharedGoogleAuth } from "./oauth.ts";
 export { GoogleCalendarOptions, GoogleContactsOptions } from "./options.ts";
 export { DEFAULT_RATE_LIMIT, type RateLimit, sharedBucket, TokenBucket } from "./rate-limit.ts";

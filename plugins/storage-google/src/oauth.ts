@@ -108,8 +108,8 @@ export class GoogleAuth {
 
   #once(work: () => Promise<string>): Promise<string> {
     const previous = this.#pending ?? Promise.resolve("");
-    // Without this, every collection (and every discovery step that swallows errors) would start another
-    // authorisation or refresh that is bound to fail the same way.
+    // A run opens a storage per collection, all on this token file: without this, each would start another
+    // authorisation or refresh that is bound to fail the same way. (Discovery no longer swallows these errors.)
     const guarded = async () => {
       if (this.#fatal) throw this.#fatal;
       try {

@@ -3,7 +3,6 @@ import { removeFreshDirs } from "@vdirsyncer/storage-test-suite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GOOGLE_SCOPES } from "../src/endpoints.ts";
 import { createGoogleStorage, type GoogleOverrides } from "../src/google.ts";
-import { isUsageLimited } from "../src/google-session.ts";
 import { DEFAULT_RATE_LIMIT, TokenBucket } from "../src/rate-limit.ts";
 import { authorisedTokenFile, recordingContext, startStandIn } from "./helpers.ts";
 import type { GoogleStandIn } from "./stand-in.ts";
@@ -38,8 +37,7 @@ async function calendar(overrides: GoogleOverrides = {}) {
     recordingContext(),
     {
       endpoints: standIn.endpoints,
-      usageRetry: { attempts: 4, baseMs: 5, capMs: 20 },
-      session: { retryBaseMs: 5 },
+      session: { maxAttempts: 4, retryBaseMs: 5, retryMaxMs: 20 },
       ...overrides,
     },
   );
@@ -163,17 +161,5 @@ describe("at the stand-in", () => {
     expect((error as Error).message).toContain("CalDAV API has not been used");
     expect((error as { hint?: string }).hint).toContain("Enable the CalDAV API");
     await storage.close?.();
-  });
-
-  it("isUsageLimited() tells quota answers from permission answers", () => {
-    expect(isUsageLimited({ status: 429, body: "" })).toBe(true);
-    expect(isUsageLimited({ status: 403, body: USAGE_LIMITS })).toBe(true);
-    expect(
-      isUsageLimited({
-        status: 403,
-        body: '{"error":{"errors":[{"domain":"global","reason":"forbidden"}]}}',
-      }),
-    ).toBe(false);
-    expect(isUsageLimited({ status: 403, body: "<html>Forbidden</html>" })).toBe(false);
   });
 });

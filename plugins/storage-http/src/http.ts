@@ -143,8 +143,7 @@ class Feed implements HttpCollection {
     const text = decodeFeed({
       url: response.url,
       contentType: response.headers.get("content-type"),
-      // Present once @vdirsyncer/dav hands out the raw body; until then decodeFeed works from the text.
-      bytes: (response as DavResponse & { bytes?: Uint8Array }).bytes,
+      bytes: response.bytes,
       text: response.body,
     });
     let raws: string[];
