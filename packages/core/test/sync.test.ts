@@ -754,3 +754,27 @@ describe("sync: beyond vdirsyncer", () => {
     expect(rowsOf(status)[0]!.a.hash).toBe(hashItem(event("h").raw));
   });
 });
+
+describe("sync: cost of a no-op", () => {
+  it("does not rewrite the status when nothing changed", async () => {
+    const a = plain();
+    const b = plain();
+    const status = createMemoryStatus();
+    for (let i = 0; i < 5; i++) await a.collection.upload(event(`n${i}`));
+    await sync(a.collection, b.collection, status);
+    let commits = 0;
+    const counting = {
+      ...status,
+      commit: (rows: Parameters<typeof status.commit>[0]) => {
+        commits++;
+        return status.commit(rows);
+      },
+    };
+    await sync(a.collection, b.collection, counting);
+    expect(commits).toBe(0);
+    await a.collection.upload(event("n5"));
+    await sync(a.collection, b.collection, counting);
+    expect(commits).toBe(1);
+    expect(status.data.size).toBe(6);
+  });
+});

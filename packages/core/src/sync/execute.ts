@@ -68,7 +68,7 @@ export async function executePlan(
   plan: Plan,
   state: ExecutionState,
   options: ExecuteOptions,
-): Promise<{ applied: number; errors: VdirsyncerError[] }> {
+): Promise<{ applied: number; errors: VdirsyncerError[]; rows: StatusRow[] }> {
   const errors: VdirsyncerError[] = [];
   let firstError: VdirsyncerError | undefined;
   const fail = (err: VdirsyncerError) => {
@@ -118,8 +118,23 @@ export async function executePlan(
   for (const [ident, entry] of state.next) {
     if (entry.a && entry.b) rows.push({ ident, a: entry.a, b: entry.b });
   }
-  await options.status.commit(rows);
-  return { applied, errors };
+  // A no-op sync leaves the status as it was: rewriting 10k identical rows would cost more than the whole sync.
+  if (!sameRows(rows, state.old)) await options.status.commit(rows);
+  return { applied, errors, rows };
+}
+
+function sameSide(x: SideEntry, y: SideEntry): boolean {
+  return x.href === y.href && x.hash === y.hash && x.etag === y.etag;
+}
+
+/** True when `rows` are exactly the rows of `old`. */
+function sameRows(rows: readonly StatusRow[], old: ReadonlyMap<string, StatusRow>): boolean {
+  if (rows.length !== old.size) return false;
+  for (const row of rows) {
+    const before = old.get(row.ident);
+    if (!before || !sameSide(row.a, before.a) || !sameSide(row.b, before.b)) return false;
+  }
+  return true;
 }
 
 function rollback(ident: string, state: ExecutionState): void {

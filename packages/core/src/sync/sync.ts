@@ -196,7 +196,7 @@ export async function syncCollection(options: SyncOptions): Promise<SyncReport> 
 
   // Tokens and ctags describe the storage as listed; they are only safe to reuse when every change was handled.
   if (errors.length === 0) {
-    const rows = [...(await options.status.rows())];
+    const rows = result.rows;
     for (const side of SIDES) {
       for (const [key, value] of Object.entries(listings[side].state))
         await options.status.setState(key, value);
