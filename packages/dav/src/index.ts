@@ -35,6 +35,15 @@ export {
   UnansweredError,
   USAGE_LIMIT_HINT,
 } from "./session.ts";
+export {
+  checkSessionOptions,
+  DEFAULT_USERAGENT,
+  expandPath,
+  pyRepr,
+  type SessionOptions,
+  sessionOptionsShape,
+  toDavSessionOptions,
+} from "./session-options.ts";
 export { buildXml, cleanControlChars, el, NS, parseXml, type XmlElement, type XmlNode } from "./xml.ts";
 
 /**

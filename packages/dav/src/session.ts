@@ -12,6 +12,7 @@ import {
 import { Agent, buildConnector, fetch as undiciFetch } from "undici";
 import type { DavSession, DavSessionOptions } from "./api.ts";
 import { DigestAuth, parseDigestChallenge } from "./digest.ts";
+import { DEFAULT_USERAGENT } from "./session-options.ts";
 
 /** Methods that change nothing on the server, so a retry after a timeout or 5xx is harmless. */
 const SAFE_METHODS = new Set(["GET", "HEAD", "PROPFIND", "REPORT", "OPTIONS"]);
@@ -74,7 +75,6 @@ const TLS_FAILURES: Readonly<Record<string, string>> = {
 };
 /** Statuses a `Response` must be built without a body for (the constructor throws otherwise). */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
-const DEFAULT_USERAGENT = "vdirsyncer/0.19.3";
 
 /** A buffered HTTP answer. */
 export interface DavResponse {

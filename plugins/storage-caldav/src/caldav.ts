@@ -10,9 +10,10 @@ import {
   type DavSessionOptions,
   discoverCollections,
   openDavCollection,
+  toDavSessionOptions,
 } from "@vdirsyncer/dav";
 import { evaluateDateRange } from "./date-expression.ts";
-import { type CaldavOptions, toDavSessionOptions } from "./options.ts";
+import type { CaldavOptions } from "./options.ts";
 
 /**
  * The collection options a caldav configuration asks for. The date window is evaluated here, once, when the

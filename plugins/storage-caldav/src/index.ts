@@ -14,16 +14,7 @@ export {
   evaluateDateRange,
   parseDateExpression,
 } from "./date-expression.ts";
-export {
-  CaldavOptions,
-  checkSessionOptions,
-  DATES_TOGETHER,
-  DEFAULT_USERAGENT,
-  expandPath,
-  type SessionOptions,
-  sessionOptionsShape,
-  toDavSessionOptions,
-} from "./options.ts";
+export { CaldavOptions, DATES_TOGETHER } from "./options.ts";
 
 /**
  * The `caldav` storage: a CalDAV server account, or one calendar on it.

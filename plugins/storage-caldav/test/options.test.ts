@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
-import pkg from "../package.json" with { type: "json" };
 import { caldavCollectionOptions } from "../src/caldav.ts";
-import { CaldavOptions, DEFAULT_USERAGENT, toDavSessionOptions } from "../src/options.ts";
+import { CaldavOptions } from "../src/options.ts";
 
 type Result = { value?: CaldavOptions; issues?: readonly { message: string; path?: readonly unknown[] }[] };
 
@@ -102,58 +101,6 @@ describe("caldav options", () => {
     expect(await messages({ url: URL, timeout: 0 })).toHaveLength(1);
     expect(await messages({ url: URL, multiget_batch_size: 2.5 })).toHaveLength(1);
     expect(await messages({ url: URL, multiget_concurrency: 0 })).toHaveLength(1);
-  });
-});
-
-describe("session options", () => {
-  const log = () => {
-    const warnings: string[] = [];
-    return { warnings, log: { debug() {}, info() {}, warn: (m: string) => warnings.push(m), error() {} } };
-  };
-
-  it("sends vdirsyncer/<our version> by default, and the configured useragent otherwise", () => {
-    const { log: l } = log();
-    expect(DEFAULT_USERAGENT).toBe(`vdirsyncer/${pkg.version}`);
-    expect(toDavSessionOptions({ url: URL }, { instance: "x", log: l }).useragent).toBe(DEFAULT_USERAGENT);
-    expect(toDavSessionOptions({ url: URL, useragent: "me/1" }, { instance: "x", log: l }).useragent).toBe(
-      "me/1",
-    );
-  });
-
-  it("uses credentials only when both are set, and warns about a username without a password", () => {
-    const a = log();
-    const lone = toDavSessionOptions({ url: URL, username: "bob" }, { instance: "remote", log: a.log });
-    expect(lone.username).toBeUndefined();
-    expect(lone.password).toBeUndefined();
-    expect(a.warnings).toEqual([
-      "Storage remote: a username is set but no password, so requests are sent without authentication.",
-    ]);
-    const b = log();
-    const both = toDavSessionOptions(
-      { url: URL, username: "bob", password: "pw", auth: "digest" },
-      { instance: "r", log: b.log },
-    );
-    expect([both.username, both.password, both.auth]).toEqual(["bob", "pw", "digest"]);
-    expect(b.warnings).toEqual([]);
-  });
-
-  it("expands ~ in certificate paths, converts the timeout to ms and keeps the fingerprint", () => {
-    const { log: l } = log();
-    const s = toDavSessionOptions(
-      {
-        url: URL,
-        verify: "~/ca.pem",
-        auth_cert: ["~/c.pem", "/k.pem"],
-        timeout: 2.5,
-        verify_fingerprint: "ab:cd",
-      },
-      { instance: "x", log: l },
-    );
-    expect(s.verify).toMatch(/^\/.*\/ca\.pem$/);
-    expect(s.verify).not.toContain("~");
-    expect(s.authCert).toEqual([expect.stringMatching(/^\/.*\/c\.pem$/), "/k.pem"]);
-    expect(s.timeoutMs).toBe(2500);
-    expect(s.verifyFingerprint).toBe("ab:cd");
   });
 });
 

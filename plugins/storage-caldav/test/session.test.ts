@@ -5,9 +5,9 @@ import { once } from "node:events";
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { StorageContext } from "@vdirsyncer/core";
+import { DEFAULT_USERAGENT } from "@vdirsyncer/dav";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import caldav from "../src/index.ts";
-import { DEFAULT_USERAGENT } from "../src/options.ts";
 
 const seen: { method: string; headers: IncomingHttpHeaders }[] = [];
 const server = createServer((req, res) => {

@@ -10,8 +10,8 @@ import {
   type DavSessionOptions,
   discoverCollections,
   openDavCollection,
+  toDavSessionOptions,
 } from "@vdirsyncer/dav";
-import { toDavSessionOptions } from "@vdirsyncer/storage-caldav";
 import type { CarddavOptions } from "./options.ts";
 
 /** The collection options a carddav configuration asks for. */

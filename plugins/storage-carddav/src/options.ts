@@ -1,8 +1,8 @@
 /**
- * The options of `[storage NAME]` sections with `type = "carddav"` (config.md §7.4): the DAV session keys that
- * `caldav` takes, plus `use_vcard_4`.
+ * The options of `[storage NAME]` sections with `type = "carddav"` (config.md §7.4): the DAV session keys of
+ * `@vdirsyncer/dav` (as `caldav` takes them), plus `use_vcard_4`.
  */
-import { checkSessionOptions, sessionOptionsShape } from "@vdirsyncer/storage-caldav";
+import { checkSessionOptions, sessionOptionsShape } from "@vdirsyncer/dav";
 import { z } from "zod";
 
 /** The validated options of a carddav storage. */

@@ -18,6 +18,7 @@ import {
   type DavSessionOptions,
   discoverCollections,
   el,
+  expandPath,
   HttpSession,
   NS,
   openDavCollection,
@@ -27,7 +28,7 @@ import {
   statusError,
   type XmlElement,
 } from "@vdirsyncer/dav";
-import { caldavCollectionOptions, expandPath } from "@vdirsyncer/storage-caldav";
+import { caldavCollectionOptions } from "@vdirsyncer/storage-caldav";
 import type { AuthorizeUi } from "./authorize.ts";
 import { ENDPOINTS_ENV, GOOGLE_SCOPES, type GoogleEndpoints, resolveEndpoints } from "./endpoints.ts";
 import { googleSessionOptions } from "./google-session.ts";

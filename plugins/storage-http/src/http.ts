@@ -24,8 +24,8 @@ import {
   pyUrljoin,
   redactUrl,
   statusError,
+  toDavSessionOptions,
 } from "@vdirsyncer/dav";
-import { toDavSessionOptions } from "@vdirsyncer/storage-caldav";
 import { conditionalHeaders, decodeFeed, decodeTag, encodeTag, validatorOf } from "./feed.ts";
 import { runFilterHook } from "./filter-hook.ts";
 import { type HttpOptions, normalizeFeedUrl } from "./options.ts";

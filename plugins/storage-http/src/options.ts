@@ -1,9 +1,9 @@
 /**
  * The options of `[storage NAME]` sections with `type = "http"` (spec/config.md §7.5), spelled as in the config
- * file. The session keys and their vdirsyncer messages come from the caldav plugin, so both storages validate
- * `auth`, `verify`, `verify_fingerprint` and `auth_cert` alike.
+ * file. The session keys and their vdirsyncer messages come from `@vdirsyncer/dav`, so http and the DAV storages
+ * validate `auth`, `verify`, `verify_fingerprint` and `auth_cert` alike.
  */
-import { checkSessionOptions, sessionOptionsShape } from "@vdirsyncer/storage-caldav";
+import { checkSessionOptions, sessionOptionsShape } from "@vdirsyncer/dav";
 import { z } from "zod";
 
 /** vdirsyncer's message for `read_only = false` on a storage that can only read (`storage/base.py`). */
