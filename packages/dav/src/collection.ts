@@ -91,11 +91,11 @@ export class DavCollectionImpl implements DavCollection {
   readonly #mimetype: string;
   #supportsSync: boolean | undefined;
   /**
-   * Items that came with the initial listing (see `ServerProfile.initialListing`), served by `getMany` without
-   * another request and dropped once served or written.
+   * Items that came with a listing by query (see `ServerProfile.initialListing` and `fullListing`), served by
+   * `getMany` without another request and dropped once served or written.
    */
   readonly #prefetched = new Map<string, { etag: string; text: string }>();
-  /** The `sync-token` property `collectionTag()` read last; the initial listing may start from it. */
+  /** The `sync-token` property `collectionTag()` read last (servers without getctag); the initial listing may start from it. */
   #tagSyncToken: string | undefined;
 
   constructor(session: DavSession, url: string, options: DavCollectionOptions) {
@@ -173,9 +173,21 @@ export class DavCollectionImpl implements DavCollection {
     return (this.#opts.itemTypes?.length ?? 0) > 0 || this.#opts.timeRange !== undefined;
   }
 
-  /** PROPFIND Depth 1, or one calendar-query per item type when filters are set (vdirsyncer's rules). */
+  /**
+   * PROPFIND Depth 1, or one calendar-query per item type when filters are set (vdirsyncer's rules). Where the
+   * profile says so (`fullListing: "query+data"`, Radicale), an unfiltered listing is one query with every item's
+   * data instead, which `getMany` then serves.
+   */
   async *list(): AsyncIterable<ItemRef> {
     const seen = new Set<string>();
+    if (!this.#filtered() && this.#profile.fullListing === "query+data") {
+      this.#prefetched.clear();
+      for (const { ref, text } of await this.#queryWithData()) {
+        if (text !== undefined) this.#prefetched.set(ref.href, { etag: ref.etag, text });
+        yield ref;
+      }
+      return;
+    }
     if (this.#opts.kind === "calendar" && this.#filtered()) {
       const types = this.#opts.itemTypes?.length ? this.#opts.itemTypes : ["VTODO", "VEVENT"];
       for (const type of types) {
@@ -208,12 +220,18 @@ export class DavCollectionImpl implements DavCollection {
     yield* this.#refs(propResponses(root, res.url), seen);
   }
 
-  /** getctag (CalendarServer) when the server has it, else the sync-token property. */
+  /**
+   * `getctag` (CalendarServer) alone: the `sync-token` property is never asked with it, because Radicale computes
+   * that one from every item (6-13 s for 10,000 the first time). A server without getctag gets a second
+   * PROPFIND for the `sync-token` property where that is cheap (`syncTokenAsTag`, any server but Radicale) and
+   * supported; otherwise the tag is `undefined` and the engine lists.
+   */
   async collectionTag(): Promise<string | undefined> {
+    this.#tagSyncToken = undefined;
     const body = el(
       NS.DAV,
       "propfind",
-      el(NS.DAV, "prop", el(NS.CS, "getctag"), el(NS.DAV, "sync-token"), el(NS.DAV, "supported-report-set")),
+      el(NS.DAV, "prop", el(NS.CS, "getctag"), el(NS.DAV, "supported-report-set")),
     );
     const { res, root } = await this.#multistatus("PROPFIND", this.url, body, { depth: "0" });
     const self = propResponses(root, res.url)[0];
@@ -222,13 +240,27 @@ export class DavCollectionImpl implements DavCollection {
     if (reports && reports.children.length > 0) {
       this.#supportsSync = JSON.stringify(reports).includes('"name":"sync-collection"');
     }
-    this.#tagSyncToken = propText(self.props, NS.DAV, "sync-token")?.trim() || undefined;
-    return propText(self.props, NS.CS, "getctag") ?? propText(self.props, NS.DAV, "sync-token");
+    const ctag = propText(self.props, NS.CS, "getctag");
+    if (ctag !== undefined) return ctag;
+    // The profile is known now: the PROPFIND above was answered.
+    const profile = this.#profile;
+    if (!profile.syncTokenAsTag || !profile.syncTokens || this.#supportsSync === false) return undefined;
+    this.#tagSyncToken = await this.#syncTokenProperty();
+    return this.#tagSyncToken;
+  }
+
+  /** The `sync-token` property (PROPFIND Depth 0); `undefined` when the collection has none. */
+  async #syncTokenProperty(): Promise<string | undefined> {
+    const body = el(NS.DAV, "propfind", el(NS.DAV, "prop", el(NS.DAV, "sync-token")));
+    const { res, root } = await this.#multistatus("PROPFIND", this.url, body, { depth: "0" });
+    const self = propResponses(root, res.url)[0];
+    return self ? propText(self.props, NS.DAV, "sync-token") : undefined;
   }
 
   /**
    * RFC 6578 sync-collection, following 507 truncation until complete. `undefined` = initial listing.
-   * @throws {UnsupportedError} filters are set, or the server has no sync-collection
+   * @throws {UnsupportedError} filters are set, the server has no sync-collection, or its profile lists by
+   *   getctag and one query instead (Radicale: cheaper there than any token path)
    * @throws {SyncTokenExpiredError} the server rejected the token (`DAV:valid-sync-token`)
    */
   async changes(token: string | undefined): Promise<ChangeSet> {
@@ -236,6 +268,11 @@ export class DavCollectionImpl implements DavCollection {
       throw new UnsupportedError("sync-collection cannot apply item_types or a time range.");
     if (this.#supportsSync === false)
       throw new UnsupportedError(`${redactUrl(this.url)} does not support sync-collection.`);
+    if (!this.#profile.syncTokens) {
+      throw new UnsupportedError(
+        `${redactUrl(this.url)} is listed by getctag and one query instead of sync tokens (cheaper on this server).`,
+      );
+    }
     if (token === undefined) {
       this.#prefetched.clear();
       if (this.#profile.initialListing === "query+data") return this.#initialByQuery();
@@ -315,17 +352,24 @@ export class DavCollectionImpl implements DavCollection {
    * @throws {UnsupportedError} the collection has no `sync-token` property (the engine then lists in full)
    */
   async #initialByQuery(): Promise<ChangeSet> {
-    // The engine asks collectionTag() just before; its sync-token is older than the query, hence just as safe,
-    // and Radicale computes a sync-token from every item (8-13 s for 10,000 on the first call).
-    let token = this.#tagSyncToken;
+    // A sync-token collectionTag() read just before (a server without getctag) is older than the query, hence
+    // just as safe, and saves a request.
+    const token = this.#tagSyncToken ?? (await this.#syncTokenProperty());
     this.#tagSyncToken = undefined;
-    if (token === undefined) {
-      const tokenQuery = el(NS.DAV, "propfind", el(NS.DAV, "prop", el(NS.DAV, "sync-token")));
-      const first = await this.#multistatus("PROPFIND", this.url, tokenQuery, { depth: "0" });
-      const self = propResponses(first.root, first.res.url)[0];
-      token = self ? propText(self.props, NS.DAV, "sync-token")?.trim() : undefined;
-    }
     if (!token) throw new UnsupportedError(`${redactUrl(this.url)} has no sync-token property.`);
+    const changed: ItemRef[] = [];
+    for (const { ref, text } of await this.#queryWithData()) {
+      changed.push(ref);
+      if (text !== undefined) this.#prefetched.set(ref.href, { etag: ref.etag, text });
+    }
+    return { token, changed, removed: [] };
+  }
+
+  /**
+   * One calendar-query/addressbook-query for every item with its etag and data, filtered as a listing is
+   * (vdirsyncer's rules); `text` is `undefined` when the server left the data out.
+   */
+  async #queryWithData(): Promise<{ ref: ItemRef; text: string | undefined }[]> {
     const calendar = this.#opts.kind === "calendar";
     const prop = el(NS.DAV, "prop", el(NS.DAV, "getetag"), el(NS.DAV, "getcontenttype"), this.#dataElement());
     const body = calendar
@@ -339,15 +383,13 @@ export class DavCollectionImpl implements DavCollection {
     const { res, root } = await this.#multistatus("REPORT", this.url, body, { depth: "1" });
     const [dataNs, dataName] = this.#dataProp();
     const seen = new Set<string>();
-    const changed: ItemRef[] = [];
+    const out: { ref: ItemRef; text: string | undefined }[] = [];
     for (const r of propResponses(root, res.url)) {
       for (const ref of this.#refs([r], seen)) {
-        changed.push(ref);
-        const data = findProp(r.props, dataNs, dataName);
-        if (data?.text) this.#prefetched.set(ref.href, { etag: ref.etag, text: data.text });
+        out.push({ ref, text: findProp(r.props, dataNs, dataName)?.text || undefined });
       }
     }
-    return { token, changed, removed: [] };
+    return out;
   }
 
   #syncError(res: DavResponse, token: string | undefined): VdirsyncerError {
@@ -420,6 +462,10 @@ export class DavCollectionImpl implements DavCollection {
       wanted.splice(0, wanted.length, ...rest);
     }
     if (wanted.length === 0) return;
+    if (wanted.length > this.#profile.queryAboveHrefs) {
+      yield* await this.#fromQuery(wanted);
+      return;
+    }
     const size = Math.max(1, this.#opts.multigetBatchSize ?? this.#profile.multigetBatchSize);
     const concurrency = Math.max(1, this.#opts.multigetConcurrency ?? this.#profile.multigetConcurrency);
     const batches: string[][] = [];
@@ -459,6 +505,31 @@ export class DavCollectionImpl implements DavCollection {
       });
       wake = undefined;
     }
+  }
+
+  /**
+   * Reads `hrefs` out of one query for the whole collection (servers whose multiget costs more per href than
+   * the query per collection, `queryAboveHrefs`). hrefs the query does not list yield a NotFound ItemFailure.
+   */
+  async #fromQuery(hrefs: string[]): Promise<(FetchedItem | ItemFailure)[]> {
+    const answer = new Map<string, { etag: string; text: string | undefined }>();
+    for (const { ref, text } of await this.#queryWithData()) answer.set(ref.href, { etag: ref.etag, text });
+    return hrefs.map((href): FetchedItem | ItemFailure => {
+      const got = answer.get(href);
+      if (got === undefined) return { href, error: new NotFoundError(href) };
+      if (got.text === undefined) {
+        return {
+          href,
+          error: new InvalidResponseError(
+            `${href}: the item content is missing from the server's query answer.`,
+            {
+              context: { href, location: redactUrl(this.url) },
+            },
+          ),
+        };
+      }
+      return { href, etag: got.etag, item: new Item(got.text) };
+    });
   }
 
   async #fetchBatch(batch: string[]): Promise<(FetchedItem | ItemFailure)[]> {

@@ -1,8 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { type FetchedItem, Item, type ItemFailure } from "@vdirsyncer/core";
+import { existsSync } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { join } from "node:path";
+import { type FetchedItem, Item, type ItemFailure, isVdirsyncerError } from "@vdirsyncer/core";
 import { sampleContact, sampleEvent } from "@vdirsyncer/test-servers";
 import { type ServerInfo, testServers } from "@vdirsyncer/test-servers/vitest";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import {
   createDavCollection,
   createDavSession,
@@ -10,6 +13,7 @@ import {
   openDavCollection,
   profileFor,
 } from "../src/index.ts";
+import { type LocalServer, localServer, multistatus } from "./local.ts";
 
 async function collect<T>(it: AsyncIterable<T> | Iterable<T>): Promise<T[]> {
   const out: T[] = [];
@@ -18,7 +22,7 @@ async function collect<T>(it: AsyncIterable<T> | Iterable<T>): Promise<T[]> {
 }
 
 /** A fresh collection holding `n` items, and a second handle on it (new session) that records its requests. */
-async function seeded(server: ServerInfo, kind: DavKind, n: number) {
+async function seeded(server: ServerInfo, kind: DavKind, n: number, via?: string) {
   const fileext = kind === "calendar" ? ".ics" : ".vcf";
   const auth = { username: server.username, password: server.password };
   const writer = createDavSession({ url: server.url, ...auth });
@@ -31,33 +35,181 @@ async function seeded(server: ServerInfo, kind: DavKind, n: number) {
     written.set(href, { etag, item });
   }
   const requests: string[] = [];
-  const session = createDavSession({
-    url: server.url,
-    ...auth,
-    onRequest: (e) => requests.push(e.method),
-  });
-  const collection = openDavCollection(session, info.href, { kind, fileext });
-  return { collection, writer: w, written, requests };
+  const url = via ?? server.url;
+  const session = createDavSession({ url, ...auth, onRequest: (e) => requests.push(e.method) });
+  const href = new URL(new URL(info.href).pathname, url).toString();
+  const collection = openDavCollection(session, href, { kind, fileext, multigetBatchSize: 7 });
+  return { collection, writer: w, written, requests, info };
 }
 
 const items = (results: (FetchedItem | ItemFailure)[]) =>
   new Map(results.filter((r): r is FetchedItem => "item" in r).map((r) => [r.href, r]));
 
-describe("profileFor", () => {
-  it("recognises the servers by their Server header and gives each its initial listing", () => {
-    expect(profileFor("Python/3.11 aiohttp/3.8.4 | 1, 2, 3, calendar-access").initialListing).toBe(
-      "query+data",
+/** A proxy in front of `target` that drops the `Server` header, so the client cannot tell which server it is. */
+async function anonymised(target: string): Promise<LocalServer> {
+  const proxy = await localServer((req, res, body) => {
+    const upstream = httpRequest(
+      new URL(req.url ?? "/", target),
+      { method: req.method, headers: req.headers },
+      (up) => {
+        const headers = { ...up.headers };
+        delete headers.server;
+        res.writeHead(up.statusCode ?? 502, headers);
+        up.pipe(res);
+      },
     );
-    expect(profileFor("WSGIServer/0.2 CPython/3.11.2 | 1, 2, 3").initialListing).toBe("query+data");
+    upstream.end(body);
+  });
+  onTestFinished(() => proxy.close());
+  return proxy;
+}
+
+/** Radicale's record of sync tokens in a collection folder: it exists once anyone asked for the token. */
+const radicaleTokenHistory = (server: ServerInfo, collectionHref: string) =>
+  join(
+    server.dataDir,
+    "collections",
+    "collection-root",
+    new URL(collectionHref).pathname,
+    ".Radicale.cache",
+    "sync-token",
+  );
+
+describe("profileFor", () => {
+  it("recognises the servers by their Server header and gives each its listing", () => {
+    const xandikos = profileFor("Python/3.11 aiohttp/3.8.4 | 1, 2, 3, calendar-access");
+    expect(xandikos).toMatchObject({ name: "xandikos", syncTokens: true, initialListing: "query+data" });
+    expect(xandikos.queryAboveHrefs).toBe(25);
+    const radicale = profileFor("WSGIServer/0.2 CPython/3.11.2 | 1, 2, 3");
+    expect(radicale).toMatchObject({ name: "radicale", syncTokens: false, fullListing: "query+data" });
+    expect(radicale.syncTokenAsTag).toBe(false);
     const unknown = profileFor("nginx | 1, 3, calendar-access");
-    expect(unknown.name).toBe("unknown");
-    expect(unknown.initialListing).toBe("sync-collection");
+    expect(unknown).toMatchObject({
+      name: "unknown",
+      syncTokens: true,
+      initialListing: "sync-collection",
+      fullListing: "propfind",
+      syncTokenAsTag: true,
+      queryAboveHrefs: Number.POSITIVE_INFINITY,
+    });
     expect(profileFor(undefined).name).toBe("unknown");
   });
 });
 
-describe.each(["radicale", "xandikos"] as const)("%s: the initial listing carries the data", (name) => {
-  const server = () => testServers()[name];
+describe("radicale: getctag, then one query with all data, never a sync token", () => {
+  const server = () => testServers().radicale;
+
+  it.each(["calendar", "addressbook"] as const)(
+    "%s: the tag is one PROPFIND, changes() is unsupported, list() carries the data for getMany",
+    async (kind) => {
+      const { collection, written, requests, info } = await seeded(server(), kind, 7);
+      const tag = await collection.collectionTag?.();
+      expect(tag).toBeTruthy();
+      expect(requests).toEqual(["PROPFIND"]);
+      await expect(collection.changes?.(undefined)).rejects.toSatisfy((e) =>
+        isVdirsyncerError(e, "UNSUPPORTED"),
+      );
+      const listed = new Map((await collect(collection.list())).map((r) => [r.href, r.etag]));
+      expect(listed).toEqual(new Map([...written].map(([href, w]) => [href, w.etag])));
+      expect(requests).toEqual(["PROPFIND", "REPORT"]);
+      const got = items(await collect(collection.getMany?.([...written.keys()]) ?? []));
+      expect(requests).toEqual(["PROPFIND", "REPORT"]);
+      for (const [href, w] of written) {
+        expect(got.get(href)?.item.hash).toBe(w.item.hash);
+        expect(got.get(href)?.etag).toBe(w.etag);
+      }
+      // Radicale writes its token history only when someone asks for a sync-token: nobody did.
+      expect(existsSync(radicaleTokenHistory(server(), info.href))).toBe(false);
+      // Served once: a second read goes to the server again.
+      await collect(collection.getMany?.([...written.keys()].slice(0, 2)) ?? []);
+      expect(requests.slice(2)).toEqual(["REPORT"]);
+    },
+  );
+
+  it("the tag changes with another client's write; our own write is never served stale", async () => {
+    const { collection, writer, written, requests } = await seeded(server(), "calendar", 3);
+    const [first, second] = [...written.keys()] as [string, string];
+    const t0 = await collection.collectionTag?.();
+    await collect(collection.list());
+    expect(await collection.collectionTag?.()).toBe(t0);
+    const mine = await collection.update(
+      first,
+      new Item(sampleEvent("p0", "mine")),
+      written.get(first)?.etag ?? "",
+    );
+    const before = requests.length;
+    const got = items(await collect(collection.getMany?.([first]) ?? []));
+    expect(requests.slice(before)).toEqual(["REPORT"]);
+    expect(got.get(first)?.item.raw).toContain("SUMMARY:mine");
+    expect(got.get(first)?.etag).toBe(mine.etag);
+    const t1 = await collection.collectionTag?.();
+    expect(t1).not.toBe(t0);
+    const theirs = await writer.update(
+      second,
+      new Item(sampleEvent("p1", "theirs")),
+      written.get(second)?.etag ?? "",
+    );
+    expect(await collection.collectionTag?.()).not.toBe(t1);
+    const listed = new Map((await collect(collection.list())).map((r) => [r.href, r.etag]));
+    expect(listed.get(second)).toBe(theirs.etag);
+    expect(items(await collect(collection.getMany?.([second]) ?? [])).get(second)?.item.raw).toContain(
+      "theirs",
+    );
+  });
+
+  it("a filtered listing still queries per item type with etags only", async () => {
+    const { info } = await seeded(server(), "calendar", 2);
+    const requests: string[] = [];
+    const session = createDavSession({
+      url: server().url,
+      username: server().username,
+      password: server().password,
+      onRequest: (e) => requests.push(e.method),
+    });
+    const c = openDavCollection(session, info.href, {
+      kind: "calendar",
+      fileext: ".ics",
+      itemTypes: ["VEVENT"],
+    });
+    await c.collectionTag?.();
+    expect((await collect(c.list())).length).toBe(2);
+    expect(requests).toEqual(["PROPFIND", "REPORT"]);
+    await collect(c.getMany?.([...(await collect(c.list())).map((r) => r.href)]) ?? []);
+    expect(requests.slice(2)).toEqual(["REPORT", "REPORT"]); // the listing, then a multiget
+  });
+});
+
+describe("an unknown server (Radicale behind a proxy that hides its name) keeps RFC 6578", () => {
+  const server = () => testServers().radicale;
+
+  it("changes() lists by sync-collection and continues as a delta; list() is a PROPFIND", async () => {
+    const proxy = await anonymised(server().url);
+    const { collection, writer, written, requests } = await seeded(server(), "calendar", 3, proxy.url);
+    expect(await collection.collectionTag?.()).toBeTruthy();
+    const initial = await collection.changes?.(undefined);
+    expect(new Map(initial?.changed.map((r) => [r.href, r.etag]))).toEqual(
+      new Map([...written].map(([href, w]) => [href, w.etag])),
+    );
+    expect(requests).toEqual(["PROPFIND", "REPORT"]);
+    const [first, second] = [...written.keys()] as [string, string];
+    const u = await writer.update(first, new Item(sampleEvent("p0", "new")), written.get(first)?.etag ?? "");
+    await writer.delete(second, written.get(second)?.etag ?? "");
+    const delta = await collection.changes?.(initial?.token);
+    expect(delta?.changed).toEqual([{ href: first, etag: u.etag }]);
+    expect(delta?.removed).toEqual([second]);
+    const before = requests.length;
+    expect((await collect(collection.list())).length).toBe(2);
+    expect(requests.slice(before)).toEqual(["PROPFIND"]);
+    const bogus =
+      "http://radicale.org/ns/sync/0000000000000000000000000000000000000000000000000000000000000000";
+    await expect(collection.changes?.(bogus)).rejects.toSatisfy((e) =>
+      isVdirsyncerError(e, "SYNC_TOKEN_EXPIRED"),
+    );
+  });
+});
+
+describe("xandikos: the initial listing carries the data; deltas by sync-collection", () => {
+  const server = () => testServers().xandikos;
 
   it.each(["calendar", "addressbook"] as const)(
     "%s: changes(undefined) then getMany reads every item without a multiget",
@@ -68,8 +220,8 @@ describe.each(["radicale", "xandikos"] as const)("%s: the initial listing carrie
       expect(new Map(initial?.changed.map((r) => [r.href, r.etag]))).toEqual(
         new Map([...written].map(([href, w]) => [href, w.etag])),
       );
-      // The collection tag (its sync-token is reused), then one query with all data.
-      expect(requests).toEqual(["PROPFIND", "REPORT"]);
+      // getctag, the sync-token property (read before the query, so nothing is lost), one query with all data.
+      expect(requests).toEqual(["PROPFIND", "PROPFIND", "REPORT"]);
       const before = requests.length;
       const got = items(await collect(collection.getMany?.([...written.keys()]) ?? []));
       expect(requests.length).toBe(before);
@@ -88,13 +240,10 @@ describe.each(["radicale", "xandikos"] as const)("%s: the initial listing carrie
   it("the initial token continues as a delta, and a write in between is never served stale", async () => {
     const { collection, writer, written, requests } = await seeded(server(), "calendar", 3);
     const [first, second] = [...written.keys()] as [string, string];
-    // Any first request tells the session which server it is; without collectionTag() before, the sync-token
-    // comes from its own PROPFIND.
-    await collect(collection.list());
+    await collect(collection.list()); // any first request tells the session which server it is
     const initial = await collection.changes?.(undefined);
     expect(initial?.token).toBeTruthy();
     expect(requests).toEqual(["PROPFIND", "PROPFIND", "REPORT"]);
-    // Our own write through the prefetching handle drops its copy; another client's write is seen by the delta.
     const mine = await collection.update(
       first,
       new Item(sampleEvent("p0", "mine")),
@@ -118,5 +267,64 @@ describe.each(["radicale", "xandikos"] as const)("%s: the initial listing carrie
       ]),
     );
     expect(delta?.removed).toEqual([]);
+  });
+
+  it("getMany of more than 25 hrefs reads them from one query; fewer go by multiget", async () => {
+    const { collection, written, requests, info } = await seeded(server(), "calendar", 30);
+    await collection.collectionTag?.();
+    const hrefs = [...written.keys()];
+    const missing = `${new URL(info.href).pathname}nope.ics`;
+    const before = requests.length;
+    const results = await collect(collection.getMany?.([...hrefs, missing]) ?? []);
+    expect(requests.slice(before)).toEqual(["REPORT"]); // multiget in batches of 7 would take 5
+    const got = items(results);
+    expect(got.size).toBe(30);
+    for (const [href, w] of written) {
+      expect(got.get(href)?.item.hash).toBe(w.item.hash);
+      expect(got.get(href)?.etag).toBe(w.etag);
+    }
+    const failures = results.filter((r): r is ItemFailure => "error" in r);
+    expect(failures.map((f) => f.href)).toEqual([missing]);
+    expect(isVdirsyncerError(failures[0]?.error, "NOT_FOUND")).toBe(true);
+    const mid = requests.length;
+    expect(items(await collect(collection.getMany?.(hrefs.slice(0, 10)) ?? [])).size).toBe(10);
+    expect(requests.slice(mid)).toEqual(["REPORT", "REPORT"]); // 10 hrefs, batches of 7
+  });
+});
+
+describe("collectionTag() on servers without getctag", () => {
+  const tokenOnly =
+    (server: string) => (req: { method?: string }, res: import("node:http").ServerResponse, body: string) => {
+      res.writeHead(207, { server });
+      const props = body.includes("sync-token") ? "<sync-token>t1</sync-token>" : "";
+      res.end(
+        multistatus(
+          "/cal/",
+          `${props}<supported-report-set><supported-report><report><sync-collection/></report></supported-report></supported-report-set>`,
+        ),
+      );
+      void req;
+    };
+
+  it("reads the sync-token property in a second PROPFIND where that is cheap", async () => {
+    const s = await localServer(tokenOnly("nginx"));
+    onTestFinished(() => s.close());
+    const c = openDavCollection(createDavSession({ url: s.url }), `${s.url}cal/`, {
+      kind: "calendar",
+      fileext: ".ics",
+    });
+    expect(await c.collectionTag?.()).toBe("t1");
+    expect(s.seen.map((r) => r.method)).toEqual(["PROPFIND", "PROPFIND"]);
+  });
+
+  it("is undefined on Radicale, whose sync-token property is expensive", async () => {
+    const s = await localServer(tokenOnly("WSGIServer/0.2 CPython/3.11.2"));
+    onTestFinished(() => s.close());
+    const c = openDavCollection(createDavSession({ url: s.url }), `${s.url}cal/`, {
+      kind: "calendar",
+      fileext: ".ics",
+    });
+    expect(await c.collectionTag?.()).toBeUndefined();
+    expect(s.seen.map((r) => r.method)).toEqual(["PROPFIND"]);
   });
 });

@@ -152,6 +152,14 @@ describe.each(["radicale", "xandikos"] as const)("%s", (kind) => {
 
   it("sync-collection reports creations, updates and deletions; a bad token expires", async () => {
     const { collection } = await freshCollection(server(), "calendar");
+    if (kind === "radicale") {
+      // Radicale is listed by getctag and one query (profiles.test.ts runs this on it behind a nameless proxy).
+      await collection.collectionTag?.();
+      await expect(collection.changes?.(undefined)).rejects.toSatisfy((e) =>
+        isVdirsyncerError(e, "UNSUPPORTED"),
+      );
+      return;
+    }
     const initial = await collection.changes?.(undefined);
     expect(initial?.changed).toEqual([]);
     const a = await collection.upload(event("s1"));
@@ -168,10 +176,7 @@ describe.each(["radicale", "xandikos"] as const)("%s", (kind) => {
     expect(d3?.removed).toEqual([]);
     const full = await collection.changes?.(undefined);
     expect(full?.changed.map((c) => c.href)).toEqual([a.href]);
-    const bogus =
-      kind === "radicale"
-        ? "http://radicale.org/ns/sync/0000000000000000000000000000000000000000000000000000000000000000"
-        : "0000000000000000000000000000000000000000";
+    const bogus = "0000000000000000000000000000000000000000";
     await expect(collection.changes?.(bogus)).rejects.toSatisfy((e) =>
       isVdirsyncerError(e, "SYNC_TOKEN_EXPIRED"),
     );
