@@ -459,6 +459,7 @@ const loadAtEnd = loadavg();
 
 const versions = {
   ours: await versionOf(process.execPath, [ourBin, "--version"]),
+  commit: await versionOf("git", ["-C", repo, "rev-parse", "--short", "HEAD"]),
   vdirsyncer: await versionOf("/usr/bin/vdirsyncer", ["--version"]),
   radicale: await versionOf("/usr/bin/radicale", ["--version"]),
   // biome-ignore lint/suspicious/noTemplateCurlyInString: a dpkg-query format, not a template
@@ -466,7 +467,7 @@ const versions = {
 };
 const report = [
   `Date: ${started.toISOString()} · machine: ${cpus()[0]?.model ?? "?"} × ${cpus().length}, ${process.platform} · Node ${process.versions.node}`,
-  `Ours: ${versions.ours} · Python vdirsyncer: ${versions.vdirsyncer} · Radicale ${versions.radicale} · Xandikos ${versions.xandikos}`,
+  `Ours: ${versions.ours} (built from ${versions.commit}) · Python vdirsyncer: ${versions.vdirsyncer} · Radicale ${versions.radicale} · Xandikos ${versions.xandikos}`,
   `Run: \`node bench/dav-sync.mjs --servers ${args.servers} --sizes ${args.sizes} --contacts ${args.contacts} --timeout ${args.timeout} --budget ${args.budget}\` (total ${((performance.now() - t0) / 1000).toFixed(0)} s)`,
   `Load average (1/5/15 min): ${loadAtStart.map((x) => x.toFixed(2)).join(" / ")} at the start, ${loadAtEnd.map((x) => x.toFixed(2)).join(" / ")} at the end`,
   ...(notRun.length > 0 ? [`Not run (budget spent): ${notRun.join(", ")}`] : []),
