@@ -134,7 +134,9 @@ describe.each(CASES)("%s on %s", (type, server) => {
     expect(s3.code).toBe(0);
     expect(await serverUids(dav, type, "home")).toEqual(["h1", "h3"]);
 
-    // Nothing changed since: nothing is transferred, and the server side is not listed in full again.
+    // Nothing changed since: nothing is transferred. The server side is not listed item by item again: Xandikos
+    // answers a sync-token delta; Radicale (whose sync tokens cost more than its listing, packages/dav profiles)
+    // answers one query whose items all match the status, so nothing is fetched.
     const s4 = await w.run(["sync", "--json", "-vdebug"]);
     expect(s4.code).toBe(0);
     const ev = events(s4.stdout);
@@ -151,7 +153,7 @@ describe.each(CASES)("%s on %s", (type, server) => {
     const remote = ev.filter((e) => e.event === "listed" && e.side === "b");
     expect(remote).toHaveLength(2);
     for (const e of remote) {
-      expect(e.method).not.toBe("full");
+      if (server === "xandikos") expect(e.method).not.toBe("full");
       expect(e.toFetch).toBe(0);
     }
     // No item was fetched or written; no Depth-1 listing of item etags was needed.

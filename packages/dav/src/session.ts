@@ -397,6 +397,8 @@ export class HttpSession implements DavSession {
     }
     // A fingerprint alone replaces CA validation (vdirsyncer's meaning); with `verify` both must pass.
     if (fingerprint && !o.verify) tls.rejectUnauthorized = false;
+    // A resumed TLS session carries no peer certificate, so the pin could not be checked on later connections.
+    if (fingerprint) tls.maxCachedSessions = 0;
     const base = buildConnector(tls as buildConnector.BuildOptions);
     const connect: buildConnector.connector = (opts, callback) =>
       base(opts, (error, socket) => {
