@@ -56,3 +56,22 @@ export function testServers(): TestServers {
   }
   return servers;
 }
+
+/** One of the two real servers a storage plugin's tests run against, with the options that reach its root. */
+export interface ServerCase {
+  name: ServerKind;
+  options: { url: string; username?: string; password?: string };
+}
+
+/** Radicale (htpasswd auth) and Xandikos (no auth), as started by {@link setupServers}, as plugin options. */
+export function serverCases(): ServerCase[] {
+  const servers = testServers();
+  const auth = (s: ServerInfo) =>
+    s.username !== undefined && s.password !== undefined
+      ? { username: s.username, password: s.password }
+      : {};
+  return (["radicale", "xandikos"] as const).map((name) => ({
+    name,
+    options: { url: servers[name].url, ...auth(servers[name]) },
+  }));
+}

@@ -13,10 +13,10 @@ import {
   type WritableCollection,
 } from "@vdirsyncer/core";
 import { makeCard, makeEvent, makeTodo } from "@vdirsyncer/storage-test-suite";
+import { type ServerCase, serverCases } from "@vdirsyncer/test-servers/vitest";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { createCaldavStorage } from "../src/caldav.ts";
 import { CaldavOptions } from "../src/options.ts";
-import { type ServerCase, serverCases } from "./servers.ts";
 
 const ctx: StorageContext = {
   instance: "caldav-test",

@@ -1,6 +1,6 @@
 import { describeStorage } from "@vdirsyncer/storage-test-suite";
+import { serverCases } from "@vdirsyncer/test-servers/vitest";
 import carddav from "../src/index.ts";
-import { serverCases } from "./servers.ts";
 
 // Every test creates its own address book (the suite calls createCollection with a random id), so one server
 // per project is enough. Known failures are per server, with the version they were seen on.
