@@ -44,6 +44,7 @@ export {
   sessionOptionsShape,
   toDavSessionOptions,
 } from "./session-options.ts";
+export { createDavStorage } from "./storage.ts";
 export { buildXml, cleanControlChars, el, NS, parseXml, type XmlElement, type XmlNode } from "./xml.ts";
 
 /**

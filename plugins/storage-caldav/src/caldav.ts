@@ -2,14 +2,11 @@
  * The caldav storage: a CalDAV account (discovery, collection creation) whose collections are opened through
  * `@vdirsyncer/dav`.
  */
-import type { CollectionInfo, Storage, StorageContext, WritableCollection } from "@vdirsyncer/core";
+import type { Storage, StorageContext, WritableCollection } from "@vdirsyncer/core";
 import {
-  createDavCollection,
-  createDavSession,
+  createDavStorage,
   type DavCollectionOptions,
   type DavSessionOptions,
-  discoverCollections,
-  openDavCollection,
   toDavSessionOptions,
 } from "@vdirsyncer/dav";
 import { evaluateDateRange } from "./date-expression.ts";
@@ -47,12 +44,8 @@ export function createCaldavStorage(
   ctx: StorageContext,
   session?: Partial<DavSessionOptions>,
 ): Storage<WritableCollection> {
-  const dav = createDavSession({ ...toDavSessionOptions(options, ctx), ...session });
-  const collectionOptions = caldavCollectionOptions(options);
-  return {
-    open: (info: CollectionInfo | null) => openDavCollection(dav, info?.href ?? dav.url, collectionOptions),
-    discover: () => discoverCollections(dav, "calendar"),
-    createCollection: (id: string | null) => createDavCollection(dav, "calendar", id),
-    close: () => dav.close(),
-  };
+  return createDavStorage(
+    { ...toDavSessionOptions(options, ctx), ...session },
+    caldavCollectionOptions(options),
+  );
 }

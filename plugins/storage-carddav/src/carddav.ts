@@ -2,14 +2,11 @@
  * The carddav storage: a CardDAV account (discovery, collection creation) whose address books are opened through
  * `@vdirsyncer/dav`.
  */
-import type { CollectionInfo, Storage, StorageContext, WritableCollection } from "@vdirsyncer/core";
+import type { Storage, StorageContext, WritableCollection } from "@vdirsyncer/core";
 import {
-  createDavCollection,
-  createDavSession,
+  createDavStorage,
   type DavCollectionOptions,
   type DavSessionOptions,
-  discoverCollections,
-  openDavCollection,
   toDavSessionOptions,
 } from "@vdirsyncer/dav";
 import type { CarddavOptions } from "./options.ts";
@@ -37,12 +34,8 @@ export function createCarddavStorage(
   ctx: StorageContext,
   session?: Partial<DavSessionOptions>,
 ): Storage<WritableCollection> {
-  const dav = createDavSession({ ...toDavSessionOptions(options, ctx), ...session });
-  const collectionOptions = carddavCollectionOptions(options);
-  return {
-    open: (info: CollectionInfo | null) => openDavCollection(dav, info?.href ?? dav.url, collectionOptions),
-    discover: () => discoverCollections(dav, "addressbook"),
-    createCollection: (id: string | null) => createDavCollection(dav, "addressbook", id),
-    close: () => dav.close(),
-  };
+  return createDavStorage(
+    { ...toDavSessionOptions(options, ctx), ...session },
+    carddavCollectionOptions(options),
+  );
 }
