@@ -5,13 +5,13 @@
 import { dirname } from "node:path";
 import type { Config, JsonValue, PairSection, StorageSection } from "@vdirsyncer/config";
 import { UserError } from "@vdirsyncer/core";
+import { pyRepr as pyReprList } from "@vdirsyncer/core/compat";
 import { type ConfigAccess, openConfig } from "./config.ts";
 import { PairNotFoundError } from "./errors.ts";
 import type { CliIO } from "./io.ts";
 import type { Output } from "./output.ts";
 import { PluginResolver } from "./plugins.ts";
 import { LineReader } from "./prompt.ts";
-import { pyReprList } from "./python.ts";
 
 /** The state of one run of the command. */
 export class AppContext {

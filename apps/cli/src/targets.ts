@@ -3,10 +3,10 @@
  * collections they select from the discovery cache.
  */
 import { UserError } from "@vdirsyncer/core";
+import { pyRepr as pyReprList } from "@vdirsyncer/core/compat";
 import { pythonJsonDumps } from "@vdirsyncer/status";
 import { cachedCollections, type PairCollection, type ResolvedPair, resolvePair } from "./collections.ts";
 import type { AppContext } from "./context.ts";
-import { pyReprList } from "./python.ts";
 
 /**
  * Groups `pair` and `pair/collection` arguments by pair, in order: `null` means all collections.

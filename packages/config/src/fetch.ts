@@ -4,9 +4,9 @@
  */
 import { spawn } from "node:child_process";
 import { type Logger, UserError } from "@vdirsyncer/core";
+import { expandUser } from "@vdirsyncer/core/compat";
 import type { ConfigSource, FetchStrategy, JsonValue, StorageSection } from "./model.ts";
 import { setOwn } from "./own.ts";
-import { expandTilde } from "./paths.ts";
 import { describePlace } from "./validate.ts";
 
 /** Options of {@link createFetcher}. */
@@ -77,7 +77,7 @@ export function createFetcher(options: FetcherOptions = {}): Fetcher {
   const run = async (key: string, strategy: FetchStrategy, where: string): Promise<string> => {
     const [kind, ...args] = strategy;
     if (kind === "prompt") return prompt(args[0] ?? "");
-    const argv = args.map((a) => expandTilde(a, options.home));
+    const argv = args.map((a) => expandUser(a, { home: options.home }));
     const [file, ...rest] = kind === "shell" ? ["/bin/sh", "-c", ...argv] : argv;
     return runCommand(key, file!, rest, kind === "shell" ? argv[0]! : argv.join(" "), where);
   };

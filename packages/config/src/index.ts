@@ -2,5 +2,4 @@ export * from "./fetch.ts";
 export * from "./ini.ts";
 export * from "./load.ts";
 export * from "./model.ts";
-export * from "./paths.ts";
 export * from "./validate.ts";

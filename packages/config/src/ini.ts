@@ -2,8 +2,8 @@
  * An INI reader with the semantics of Python's `configparser.RawConfigParser()` (strict, default settings),
  * which is what vdirsyncer reads its config file with (spec/config.md §2).
  */
-import { isPyWhitespace, pyStrip, UserError } from "@vdirsyncer/core";
-import { pyRepr } from "./python-text.ts";
+import { UserError } from "@vdirsyncer/core";
+import { isPyWhitespace, pyReprString, pyStrip } from "@vdirsyncer/core/compat";
 
 /** One `key = value` as configparser returns it. */
 export interface IniOption {
@@ -75,7 +75,7 @@ function lstripPy(s: string): string {
  *   errors: …`)
  */
 export function parseIni(text: string, file?: string): IniDocument {
-  const fpname = pyRepr(file ?? "<???>");
+  const fpname = pyReprString(file ?? "<???>");
   const normalised = text.replace(/\r\n?/g, "\n");
   const lines = normalised.split("\n");
   // A trailing newline ends the last line; it does not start another.
@@ -114,7 +114,7 @@ export function parseIni(text: string, file?: string): IniDocument {
       const existing = sections.get(sectname);
       if (existing !== undefined) {
         throw new UserError(
-          `While reading from ${fpname} [line ${String(lineno).padStart(2)}]: section ${pyRepr(sectname)} already exists`,
+          `While reading from ${fpname} [line ${String(lineno).padStart(2)}]: section ${pyReprString(sectname)} already exists`,
           { hint: `Merge the two [${sectname}] sections into one.` },
         );
       }
@@ -129,7 +129,7 @@ export function parseIni(text: string, file?: string): IniDocument {
     }
     if (cursect === undefined) {
       throw new UserError(
-        `File contains no section headers.\nfile: ${fpname}, line: ${lineno}\n${pyRepr(line)}`,
+        `File contains no section headers.\nfile: ${fpname}, line: ${lineno}\n${pyReprString(line)}`,
         { hint: "Start the file with a section header such as [general]." },
       );
     }
@@ -142,17 +142,17 @@ export function parseIni(text: string, file?: string): IniDocument {
       }
     }
     if (delim < 0) {
-      badLines.push(`\n\t[line ${String(lineno).padStart(2)}]: ${pyRepr(line)}`);
+      badLines.push(`\n\t[line ${String(lineno).padStart(2)}]: ${pyReprString(line)}`);
       continue;
     }
     const rawName = rstripPy(value.slice(0, delim));
     // configparser records the error for an empty name but still stores the option under "".
-    if (rawName === "") badLines.push(`\n\t[line ${String(lineno).padStart(2)}]: ${pyRepr(line)}`);
+    if (rawName === "") badLines.push(`\n\t[line ${String(lineno).padStart(2)}]: ${pyReprString(line)}`);
     optname = rawName.toLowerCase();
     const id = `${sectname}\u0000${optname}`;
     if (added.has(id)) {
       throw new UserError(
-        `While reading from ${fpname} [line ${String(lineno).padStart(2)}]: option ${pyRepr(optname)} in section ${pyRepr(sectname)} already exists`,
+        `While reading from ${fpname} [line ${String(lineno).padStart(2)}]: option ${pyReprString(optname)} in section ${pyReprString(sectname)} already exists`,
         { hint: `Keep only one "${optname}" in [${sectname}].` },
       );
     }

@@ -6,9 +6,9 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { extname } from "node:path";
 import { isVdirsyncerError, UserError } from "@vdirsyncer/core";
+import { expandPath, pyJoin } from "@vdirsyncer/core/compat";
 import { cosmiconfig, defaultLoaders } from "cosmiconfig";
 import type { Config } from "./model.ts";
-import { pyJoin } from "./paths.ts";
 import { parseConfig, parseUserConfig } from "./validate.ts";
 
 /** Extensions that mean "a cosmiconfig file" when a config path is given explicitly; anything else is INI. */
@@ -66,10 +66,10 @@ export function findConfigFile(options: FindConfigOptions): string {
   if (options.explicit !== undefined) return options.explicit;
   const fromEnv = options.env.VDIRSYNCER_CONFIG;
   if (fromEnv !== undefined) return fromEnv;
-  const home = (options.home ?? options.env.HOME ?? homedir()).replace(/\/+$/, "") || "/";
-  const legacy = pyJoin(home, ".vdirsyncer/config");
+  const home = options.home ?? options.env.HOME ?? homedir();
+  const legacy = expandPath("~/.vdirsyncer/config", { home });
   if (existsSync(legacy)) return legacy;
-  const xdg = options.env.XDG_CONFIG_HOME ?? pyJoin(home, ".config");
+  const xdg = options.env.XDG_CONFIG_HOME ?? expandPath("~/.config/", { home });
   return pyJoin(xdg, "vdirsyncer/config");
 }
 

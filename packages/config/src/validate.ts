@@ -4,6 +4,7 @@
  * messages are the same apart from how the place is named.
  */
 import { UserError } from "@vdirsyncer/core";
+import { expandPath, pyDirname, pyJoin } from "@vdirsyncer/core/compat";
 import { parseIni } from "./ini.ts";
 import type {
   CollectionEntry,
@@ -16,7 +17,6 @@ import type {
   StorageSection,
 } from "./model.ts";
 import { setOwn } from "./own.ts";
-import { expandPath, pyJoin } from "./paths.ts";
 
 /** vdirsyncer's `PROJECT_HOME`, quoted in the general-section message. */
 export const PROJECT_HOME = "https://github.com/pimutils/vdirsyncer";
@@ -219,11 +219,6 @@ export function validateFetchStrategy(key: string, value: unknown, where: string
   return value as unknown as FetchStrategy;
 }
 
-function pyDirname(p: string): string {
-  const head = p.slice(0, p.lastIndexOf("/") + 1);
-  return /^\/+$/.test(head) ? head : head.replace(/\/+$/, "");
-}
-
 interface ParsedSection {
   header: string;
   line: number | undefined;
@@ -371,7 +366,7 @@ function validateGeneral(general: ParsedSection | undefined, origin: SectionsOri
     );
   }
   // vdirsyncer joins it with the config file's directory: a relative status_path is relative to the file.
-  const expanded = expandPath(raw, origin.home);
+  const expanded = expandPath(raw, { home: origin.home });
   return origin.file === undefined ? expanded : pyJoin(pyDirname(origin.file), expanded);
 }
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { pySplitlines } from "../src/compat/index.ts";
 import { joinCollection, splitCollection } from "../src/item/collection.ts";
 import { ParseError } from "../src/item/component.ts";
 import { Item, normalizeItem } from "../src/item/item.ts";
-import { pySplitlines } from "../src/item/python.ts";
 import { BARE_EVENT_TEMPLATE, EVENT_TEMPLATE, fill, VCARD_TEMPLATE } from "./item-fixtures.ts";
 
 const SIMPLE_SPLIT = [123, 345, 678].map((n) => fill(VCARD_TEMPLATE, n, n));

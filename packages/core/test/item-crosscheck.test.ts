@@ -8,9 +8,9 @@
 //   component here, and components are always separated by BEGIN/END lines.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { isPyWhitespace, pySplitlines, sortByCodePoint } from "../src/compat/index.ts";
 import { joinCollection, splitCollection } from "../src/item/collection.ts";
 import { Item, normalizeItem } from "../src/item/item.ts";
-import { isPyWhitespace, pySplitlines, sortByCodePoint } from "../src/item/python.ts";
 import {
   EVENT_TEMPLATE,
   EVENT_WITH_TIMEZONE_TEMPLATE,

@@ -16,9 +16,10 @@ import {
   type Written,
   WrongEtagError,
 } from "@vdirsyncer/core";
+import { pyUnquote } from "@vdirsyncer/core/compat";
 import tsdav from "tsdav";
 import type { DavCollection, DavCollectionOptions, DavSession } from "./api.ts";
-import { generateHref, normalizeHref, pyUnquote } from "./href.ts";
+import { generateHref, normalizeHref } from "./href.ts";
 import {
   findProp,
   hasResourceType,

@@ -4,10 +4,10 @@ import {
   isVdirsyncerError,
   UnsupportedError,
 } from "@vdirsyncer/core";
+import { pyQuote, pyUnquote, pyUrljoin } from "@vdirsyncer/core/compat";
 import tsdav, { type DAVResponse } from "tsdav";
 import type { DavCollection, DavCollectionOptions, DavKind, DavSession } from "./api.ts";
 import { DavCollectionImpl, httpSession } from "./collection.ts";
-import { pyQuote, pyUnquote, pyUrljoin } from "./href.ts";
 import { hasResourceType, parseMultistatus, propResponses, propText } from "./multistatus.ts";
 import { type HttpSession, redactUrl, statusError, UnansweredError } from "./session.ts";
 import { buildXml, child, descendants, el, NS, type XmlNode } from "./xml.ts";

@@ -1,6 +1,7 @@
 import type { DavSession, DavSessionOptions } from "./api.ts";
 import { HttpSession } from "./session.ts";
 
+export { pyQuote, pyUnquote, pyUrljoin, pyUrlsplit } from "@vdirsyncer/core/compat";
 export * from "./api.ts";
 export { DavCollectionImpl, metaKeys } from "./collection.ts";
 export { DigestAuth, type DigestChallenge, parseDigestChallenge } from "./digest.ts";
@@ -11,7 +12,7 @@ export {
   findHome,
   openDavCollection,
 } from "./discovery.ts";
-export { generateHref, normalizeHref, pyQuote, pyUnquote, pyUrljoin, pyUrlsplit } from "./href.ts";
+export { generateHref, normalizeHref } from "./href.ts";
 export { profileFor, type ServerProfile } from "./profiles.ts";
 export {
   API_DISABLED_HINT,
@@ -38,8 +39,6 @@ export {
 export {
   checkSessionOptions,
   DEFAULT_USERAGENT,
-  expandPath,
-  pyRepr,
   type SessionOptions,
   sessionOptionsShape,
   toDavSessionOptions,

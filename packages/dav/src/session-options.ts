@@ -3,9 +3,8 @@
  * the config file and checked with vdirsyncer's messages, and their translation into {@link DavSessionOptions}.
  * caldav, carddav and http build their option schemas from these.
  */
-import { homedir } from "node:os";
-import { resolve } from "node:path";
 import type { Logger } from "@vdirsyncer/core";
+import { expandPath, pyRepr } from "@vdirsyncer/core/compat";
 import { z } from "zod";
 import pkg from "../package.json" with { type: "json" };
 import type { DavSessionOptions } from "./api.ts";
@@ -54,16 +53,6 @@ export interface SessionOptions {
   max_attempts?: number | null;
   multiget_batch_size?: number | null;
   multiget_concurrency?: number | null;
-}
-
-/** How Python prints a JSON value in vdirsyncer's messages (`True`, `None`, `['a']`). */
-export function pyRepr(value: unknown): string {
-  if (value === true) return "True";
-  if (value === false) return "False";
-  if (value === null || value === undefined) return "None";
-  if (typeof value === "string") return `'${value}'`;
-  if (Array.isArray(value)) return `[${value.map(pyRepr).join(", ")}]`;
-  return JSON.stringify(value);
 }
 
 /**
@@ -120,10 +109,8 @@ export function checkSessionOptions(value: Record<string, unknown>, ctx: z.Refin
   }
 }
 
-/** Expands a leading `~` and makes the path absolute, as vdirsyncer's `expand_path` does for certificate files. */
-export function expandPath(path: string): string {
-  return resolve(path === "~" || path.startsWith("~/") ? homedir() + path.slice(1) : path);
-}
+// Certificate files: `~` expanded and made absolute, as vdirsyncer's `expand_path` (plus the working directory).
+const certPath = (path: string) => expandPath(path, { absolute: true });
 
 /**
  * Builds the `@vdirsyncer/dav` session options from validated config options.
@@ -146,14 +133,14 @@ export function toDavSessionOptions(
     url: options.url,
     useragent: options.useragent ?? DEFAULT_USERAGENT,
     auth: options.auth ?? null,
-    verify: options.verify == null ? null : expandPath(options.verify),
+    verify: options.verify == null ? null : certPath(options.verify),
     verifyFingerprint: options.verify_fingerprint ?? null,
     authCert:
       cert == null
         ? null
         : typeof cert === "string"
-          ? expandPath(cert)
-          : [expandPath(cert[0]), expandPath(cert[1])],
+          ? certPath(cert)
+          : [certPath(cert[0]), certPath(cert[1])],
     log: ctx.log,
   };
   if (username && password) {

@@ -3,8 +3,8 @@
  */
 import { createHash } from "node:crypto";
 import type { Logger } from "@vdirsyncer/core";
+import { pythonJsonDumps } from "@vdirsyncer/core/compat";
 import { loadJsonStatus, saveJsonStatus, statusFilePath } from "./files.ts";
-import { pythonJsonDumps } from "./python-json.ts";
 
 /** vdirsyncer's `DISCOVERY_CACHE_VERSION`. */
 export const DISCOVERY_CACHE_VERSION = 1;

@@ -15,10 +15,9 @@ import {
   unlinkSync,
   writeSync,
 } from "node:fs";
-import { homedir } from "node:os";
 import { basename, dirname, isAbsolute, join, normalize, relative } from "node:path";
 import { type Logger, UserError } from "@vdirsyncer/core";
-import { pythonJsonDumps } from "./python-json.ts";
+import { expandUser, pythonJsonDumps } from "@vdirsyncer/core/compat";
 
 /** vdirsyncer's `STATUS_PERMISSIONS`: JSON status files are private. */
 export const STATUS_FILE_MODE = 0o600;
@@ -34,13 +33,6 @@ export type StatusDataType = "items" | "metadata" | "collections";
  */
 export function statusName(pair: string, collection: string | null): string {
   return collection === null ? pair : `${pair}/${collection}`;
-}
-
-/** Python's `os.path.expanduser` for the forms a config can hold: `~` and `~/…`. */
-function expandUser(p: string): string {
-  if (p === "~") return homedir();
-  if (p.startsWith("~/")) return join(homedir(), p.slice(2));
-  return p;
 }
 
 /**

@@ -1,3 +1,4 @@
+export { PythonFloat, type PythonJsonOptions, pythonJsonDumps } from "@vdirsyncer/core/compat";
 export * from "./discovery-cache.ts";
 export {
   loadJsonStatus,
@@ -10,6 +11,5 @@ export {
 } from "./files.ts";
 export * from "./lock.ts";
 export * from "./meta-status.ts";
-export * from "./python-json.ts";
 export * from "./sqlite-status.ts";
 export * from "./trash.ts";

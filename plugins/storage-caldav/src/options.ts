@@ -2,7 +2,8 @@
  * The options of `[storage NAME]` sections with `type = "caldav"` (config.md §7.3), spelled as in the config file:
  * the DAV session keys of `@vdirsyncer/dav` plus the calendar filters.
  */
-import { checkSessionOptions, pyRepr, sessionOptionsShape } from "@vdirsyncer/dav";
+import { pyRepr } from "@vdirsyncer/core/compat";
+import { checkSessionOptions, sessionOptionsShape } from "@vdirsyncer/dav";
 import { z } from "zod";
 import { checkDateRange, DateExpressionError } from "./date-expression.ts";
 

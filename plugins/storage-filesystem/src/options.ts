@@ -1,18 +1,13 @@
 /**
  * The options of `[storage NAME]` sections with `type = "filesystem"`, spelled as in the config file.
  */
-import { homedir } from "node:os";
-import { resolve } from "node:path";
+import { expandPath as expandUserPath } from "@vdirsyncer/core/compat";
 import { z } from "zod";
 import { resolveCodec, UnknownEncodingError } from "./codec.ts";
 
-/**
- * Expands a leading `~` or `~/` to the home directory and normalises the path (absolute, no `..`, no trailing
- * slash), as vdirsyncer's `expand_path` does. `~user` forms are left as they are.
- */
+/** vdirsyncer's `expand_path`, made absolute (no `..`, no trailing slash); `~user` forms are left as they are. */
 export function expandPath(path: string): string {
-  const expanded = path === "~" || path.startsWith("~/") ? homedir() + path.slice(1) : path;
-  return resolve(expanded);
+  return expandUserPath(path, { absolute: true });
 }
 
 const hook = z.string().min(1).nullable().default(null);

@@ -12,13 +12,13 @@ import type {
   WritableCollection,
 } from "@vdirsyncer/core";
 import { UnsupportedError, UserError } from "@vdirsyncer/core";
+import { expandPath } from "@vdirsyncer/core/compat";
 import {
   buildXml,
   type DavCollectionOptions,
   type DavSessionOptions,
   discoverCollections,
   el,
-  expandPath,
   HttpSession,
   NS,
   openDavCollection,
@@ -204,7 +204,7 @@ export function createGoogleStorage(
     }),
     ...overrides.endpoints,
   };
-  const tokenFile = expandPath(options.token_file);
+  const tokenFile = expandPath(options.token_file, { absolute: true });
   const tokens = sharedGoogleAuth({
     tokenFile,
     clientId: options.client_id,

@@ -1,14 +1,13 @@
 import { mkdir, open, readdir, stat } from "node:fs/promises";
-import { homedir } from "node:os";
 import { basename, dirname, resolve, sep } from "node:path";
 import { type CollectionInfo, UserError } from "@vdirsyncer/core";
+import { expandPath as expandUserPath } from "@vdirsyncer/core/compat";
 
 const PLACEHOLDER = "%s";
 
 /** Expands a leading `~` and makes the path absolute and normalised, as vdirsyncer's `expand_path` + `abspath`. */
 export function expandPath(path: string): string {
-  const expanded = path === "~" || path.startsWith(`~${sep}`) ? homedir() + path.slice(1) : path;
-  return resolve(expanded);
+  return expandUserPath(path, { absolute: true });
 }
 
 /** True when `path` holds exactly one `%s`, the only shape that can name several collections. */

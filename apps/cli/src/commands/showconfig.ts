@@ -3,9 +3,10 @@
  * with indent 2 on stdout (vdirsyncer 0.19.0, experimental). Values are printed as written: `.fetch` keys stay
  * unexpanded and plaintext passwords are shown, as vdirsyncer does.
  */
+
+import { pythonJsonIndent } from "@vdirsyncer/core/compat";
 import type { CommandModule } from "yargs";
 import type { AppContext } from "../context.ts";
-import { pythonJsonIndent } from "../python.ts";
 
 /** Runs `showconfig`; returns the exit code. */
 export async function runShowconfig(ctx: AppContext): Promise<number> {

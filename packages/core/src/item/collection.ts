@@ -1,7 +1,7 @@
+import { pyStrip } from "../compat/strings.ts";
 import { Component, ParseError } from "./component.ts";
 import { Item } from "./item.ts";
 import { deleteProperty, getProperty } from "./properties.ts";
-import { pyStrip } from "./python.ts";
 
 const EVENT_LIKE = new Set(["VEVENT", "VTODO", "VJOURNAL"]);
 

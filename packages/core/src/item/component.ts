@@ -1,6 +1,6 @@
+import { isPyBlank, pySplitlines, pyStrip } from "../compat/strings.ts";
 import { InvalidItemError } from "../errors.ts";
 import { deleteProperty, getProperty, LINE_BREAK } from "./properties.ts";
-import { isPyBlank, pySplitlines, pyStrip } from "./python.ts";
 
 /**
  * The text of an item or collection does not have the component structure the lazy parser needs.

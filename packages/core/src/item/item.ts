@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
+import { isPyBlank, pySplitlines, pyStrip, sortByCodePoint } from "../compat/strings.ts";
 import { InvalidItemError } from "../errors.ts";
 import { Component } from "./component.ts";
 import { deleteProperty, getProperty, LINE_BREAK } from "./properties.ts";
-import { isPyBlank, pySplitlines, pyStrip, sortByCodePoint } from "./python.ts";
 
 export { normalizeMetaValue } from "./meta.ts";
 

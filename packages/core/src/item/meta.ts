@@ -1,4 +1,4 @@
-import { pyStrip } from "./python.ts";
+import { pyStrip } from "../compat/strings.ts";
 
 /**
  * Normalises a metadata value (displayname, color, …) before metasync compares it, as vdirsyncer's

@@ -1,7 +1,8 @@
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { homedir, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { expandUser } from "../compat/paths.ts";
 import { UserError, VdirsyncerError } from "../errors.ts";
 import { Item } from "../item/item.ts";
 
@@ -40,10 +41,6 @@ export function toConflictResolver(value: unknown): ConflictResolver | null {
   });
 }
 
-function expandHome(path: string): string {
-  return path === "~" || path.startsWith("~/") ? homedir() + path.slice(1) : path;
-}
-
 /** The storage section name of an instance name (`section/collection` → `section`). */
 function sectionOf(name: string): string {
   const slash = name.indexOf("/");
@@ -71,7 +68,7 @@ export function commandConflictResolver(argv: readonly string[]): ConflictResolv
       await writeFile(pathA, a.raw);
       await writeFile(pathB, b.raw);
       await new Promise<void>((resolve, reject) => {
-        execFile(expandHome(prog), [...args, pathA, pathB], (err, _stdout, stderr) => {
+        execFile(expandUser(prog), [...args, pathA, pathB], (err, _stdout, stderr) => {
           if (err) {
             reject(
               new VdirsyncerError(

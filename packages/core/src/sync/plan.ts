@@ -1,4 +1,4 @@
-import { compareCodePoints } from "../item/python.ts";
+import { compareCodePoints } from "../compat/strings.ts";
 import type { Side, SideStatus, StatusRow } from "../status.ts";
 
 /** What the engine knows of one item on one side during a sync: a {@link SideStatus}. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { PythonFloat, pythonJsonDumps } from "../src/python-json.ts";
-import { python } from "./helpers.ts";
+import { PythonFloat, pythonJsonDumps, pythonJsonIndent } from "../src/compat/index.ts";
+import { python } from "./python.ts";
 
 /** What Python's json.dumps prints for each value, computed by the real interpreter. */
 function pythonDumps(values: unknown[], sortKeys: boolean): string[] {
@@ -98,5 +98,31 @@ describe("pythonJsonDumps", () => {
 
   it("refuses values JSON cannot hold", () => {
     expect(() => pythonJsonDumps(() => 1)).toThrow(TypeError);
+  });
+});
+
+describe("pythonJsonIndent", () => {
+  it("equals json.dumps(value, indent=2) and indent=4", () => {
+    const values: unknown[] = [
+      { storages: { a: { type: "filesystem", path: "~/x", read_only: true, n: 1.5, none: null } } },
+      [],
+      {},
+      [[], {}, [1, [2, "é"]], { k: [] }],
+      "plain",
+      42,
+    ];
+    const expected = JSON.parse(
+      python(
+        `import json,sys
+vals = json.loads(sys.argv[1])
+print(json.dumps([[json.dumps(v, indent=2), json.dumps(v, indent=4)] for v in vals]))`,
+        JSON.stringify(values),
+      ),
+    ) as [string, string][];
+    expect(values.map((v) => [pythonJsonIndent(v), pythonJsonIndent(v, 4)])).toEqual(expected);
+  });
+
+  it("leaves out undefined members and prints a PythonFloat as a float", () => {
+    expect(pythonJsonIndent({ a: undefined, b: new PythonFloat(1) })).toBe('{\n  "b": 1.0\n}');
   });
 });

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { compareCodePoints, isPyBlank, pySplitlines, pyStrip, sortByCodePoint } from "../src/item/python.ts";
+import { compareCodePoints, isPyBlank, pySplitlines, pyStrip, sortByCodePoint } from "../src/compat/index.ts";
 
 describe("pySplitlines() follows Python str.splitlines()", () => {
   it.each<[string, string[]]>([

@@ -53,14 +53,18 @@ function dump(value: unknown, sortKeys: boolean): string {
         ? [...(value as Map<unknown, unknown>)].map(([k, v]) => [String(k), v])
         : Object.entries(value as Record<string, unknown>);
     entries = entries.filter(([, v]) => v !== undefined);
-    if (sortKeys) entries.sort(([a], [b]) => compareCodePoints(a, b));
+    if (sortKeys) entries.sort(([a], [b]) => compareKeys(a, b));
     return `{${entries.map(([k, v]) => `${pythonJsonString(k)}: ${dump(v, sortKeys)}`).join(", ")}}`;
   }
   throw new TypeError(`Object of type ${typeof value} is not JSON serializable`);
 }
 
-/** Python compares `str` by code point; JavaScript's default sort compares UTF-16 code units. */
-function compareCodePoints(a: string, b: string): number {
+/**
+ * Python compares `str` by code point; JavaScript's default sort compares UTF-16 code units. Unlike
+ * `compareCodePoints` of the strings module, a lone surrogate counts as its own code point here, as in Python:
+ * keys come from user config, where JSON escapes can produce one.
+ */
+function compareKeys(a: string, b: string): number {
   const ia = a[Symbol.iterator]();
   const ib = b[Symbol.iterator]();
   for (;;) {
@@ -97,7 +101,8 @@ function pythonJsonString(s: string): string {
   return `${out}"`;
 }
 
-function pythonInt(n: number): string {
+/** Python's `int` printing of an integral JavaScript number (`-0` is `0`, large values with all their digits). */
+export function pythonInt(n: number): string {
   // -0 is a float in JavaScript but an integer-valued one; Python's int has no -0.
   if (Object.is(n, -0)) return "0";
   if (Number.isSafeInteger(n)) return String(n);
@@ -105,8 +110,11 @@ function pythonInt(n: number): string {
   return BigInt(n).toString();
 }
 
-/** Python `float.__repr__`: shortest round-trip digits, scientific below 1e-4 and from 1e16 on. */
-function pythonFloatRepr(x: number): string {
+/**
+ * Python's `float.__repr__` (also what `json.dumps` prints for a float): shortest round-trip digits, scientific
+ * below 1e-4 and from 1e16 on, `NaN`/`Infinity` spelled as JSON spells them.
+ */
+export function pythonFloatRepr(x: number): string {
   if (Number.isNaN(x)) return "NaN";
   if (x === Number.POSITIVE_INFINITY) return "Infinity";
   if (x === Number.NEGATIVE_INFINITY) return "-Infinity";
@@ -126,4 +134,35 @@ function pythonFloatRepr(x: number): string {
   const intLen = exp + 1;
   if (digits.length <= intLen) return `${sign}${digits}${"0".repeat(intLen - digits.length)}.0`;
   return `${sign}${digits.slice(0, intLen)}.${digits.slice(intLen)}`;
+}
+
+/**
+ * Serialises `value` as Python's `json.dumps(value, indent=indent)` does: separators `","` and `": "`, one member
+ * per line, `ensure_ascii`; empty lists and objects stay `[]` and `{}`.
+ * @throws {TypeError} for values JSON cannot hold
+ */
+export function pythonJsonIndent(value: unknown, indent = 2): string {
+  return dumpIndented(value, indent, 0);
+}
+
+function dumpIndented(value: unknown, indent: number, depth: number): string {
+  const pad = " ".repeat(indent * (depth + 1));
+  const end = " ".repeat(indent * depth);
+  if (Array.isArray(value)) {
+    if (value.length === 0) return "[]";
+    return `[\n${value.map((v) => pad + dumpIndented(v, indent, depth + 1)).join(",\n")}\n${end}]`;
+  }
+  if (
+    value !== null &&
+    typeof value === "object" &&
+    !(value instanceof Map) &&
+    !(value instanceof PythonFloat)
+  ) {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    if (entries.length === 0) return "{}";
+    return `{\n${entries
+      .map(([k, v]) => `${pad}${pythonJsonString(k)}: ${dumpIndented(v, indent, depth + 1)}`)
+      .join(",\n")}\n${end}}`;
+  }
+  return dump(value, false);
 }

@@ -2,8 +2,7 @@
  * Python string semantics that vdirsyncer's content hash depends on.
  *
  * The hash is persisted in status files and is the ident of UID-less items, so line splitting, stripping and
- * sorting must behave exactly like CPython's `str.splitlines()`, `str.strip()` and `list.sort()`
- * (spec/sync.md, "Porting the hash to TypeScript").
+ * sorting must behave exactly like CPython's `str.splitlines()`, `str.strip()` and `list.sort()`.
  */
 
 // Python's line boundaries: \n, \r, \r\n, \v, \f, \x1c, \x1d, \x1e, \x85, \u2028, \u2029.
