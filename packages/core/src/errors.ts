@@ -5,8 +5,8 @@
  * bundle its own copy of core, and the code still matches.
  */
 
-/** The stable codes of {@link VdirsyncerError}. */
-export type ErrorCode =
+/** The codes core defines. */
+export type CoreErrorCode =
   | "USER"
   | "NOT_FOUND"
   | "ALREADY_EXISTS"
@@ -26,7 +26,16 @@ export type ErrorCode =
   | "PARTIAL_SYNC"
   | "METASYNC_CONFLICT"
   | "DUPLICATE_HREF"
-  | "LOCKED";
+  | "PLUGIN"
+  | "ENVIRONMENT"
+  | "STOPPED"
+  | "INTERNAL";
+
+/**
+ * The stable code of a {@link VdirsyncerError}: one of core's, or a namespaced code of a package's own,
+ * `"<namespace>/<NAME>"` (e.g. `"status/LOCKED"`, `"vdirsyncer-storage-x/QUOTA"`), so that codes never collide.
+ */
+export type ErrorCode = CoreErrorCode | `${string}/${string}`;
 
 const MARK = Symbol.for("vdirsyncer.error");
 
@@ -197,6 +206,122 @@ export class CollectionNotFoundError extends VdirsyncerError {
       ...options,
       context: { location },
     });
+  }
+}
+
+/** Where a plugin comes from, for messages that name it. */
+export interface PluginSource {
+  /** The storage type, e.g. `caldav`. */
+  type: string;
+  /** The npm package that provides it, when known. */
+  package?: string;
+  version?: string;
+  /** Where to report its bugs (the package's `bugs` URL). */
+  bugs?: string;
+}
+
+/** `caldav (@vdirsyncer/storage-caldav 1.0.0)`, or the bare type when the package is not known. */
+export function describePlugin(source: PluginSource): string {
+  if (!source.package) return `the ${source.type} storage`;
+  return `the ${source.type} storage (${source.package}${source.version ? ` ${source.version}` : ""})`;
+}
+
+/**
+ * A plugin threw something that is not one of the contract's errors: a bug in that plugin, not the user's mistake.
+ * The message names the storage type, the package and its version; the hint says where to report it.
+ */
+export class PluginError extends VdirsyncerError {
+  readonly plugin: PluginSource;
+  constructor(plugin: PluginSource, operation: string, cause: unknown) {
+    const what = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+    super("PLUGIN", `${describePlugin(plugin)} failed in ${operation}(): ${what}`, {
+      cause,
+      hint: `This is a bug in ${plugin.package ?? `the ${plugin.type} storage plugin`}, not in your config; report it${
+        plugin.bugs ? ` at ${plugin.bugs}` : " to its authors"
+      } with the output of \`-vdebug\`.`,
+      context: { operation },
+    });
+    this.plugin = plugin;
+  }
+}
+
+/** The `code`s of Node errors that come from the machine or the network rather than from a bug. */
+const ENVIRONMENT_CODES = new Set([
+  "EACCES",
+  "EPERM",
+  "ENOSPC",
+  "EDQUOT",
+  "EIO",
+  "EROFS",
+  "EMFILE",
+  "ENFILE",
+  "ENOMEM",
+  "EBUSY",
+  "ETXTBSY",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENETDOWN",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CLOSED",
+]);
+
+/** The system error code behind `err` (its own `code`, or its cause's, as `fetch` wraps them), if it is one. */
+export function environmentCodeOf(err: unknown): string | undefined {
+  for (let e = err, depth = 0; typeof e === "object" && e !== null && depth < 4; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && ENVIRONMENT_CODES.has(code)) return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+const ENVIRONMENT_HINTS: Record<string, string> = {
+  EACCES: "Check the permissions of the file or folder named above.",
+  EPERM: "Check the permissions of the file or folder named above.",
+  EROFS: "The file system is mounted read-only.",
+  ENOSPC: "The disk is full: free some space and sync again; nothing was lost.",
+  EDQUOT: "The disk quota is exhausted: free some space and sync again; nothing was lost.",
+  EIO: "The disk reported an input/output error: check the device.",
+  EMFILE: "Too many open files: raise the limit (`ulimit -n`) or sync fewer pairs at once.",
+  ENFILE: "Too many open files on the system.",
+};
+
+/**
+ * The machine or the network failed (a full disk, a permission, a reset connection): neither the user's config
+ * nor a bug. `systemCode` is Node's code (`ENOSPC`, `ECONNRESET`, …).
+ */
+export class EnvironmentError extends VdirsyncerError {
+  readonly systemCode: string;
+  constructor(
+    systemCode: string,
+    message: string,
+    options?: { cause?: unknown; hint?: string; context?: ErrorContext },
+  ) {
+    super("ENVIRONMENT", message, {
+      ...options,
+      hint:
+        options?.hint ??
+        ENVIRONMENT_HINTS[systemCode] ??
+        "The network failed: check the connection and the server, then sync again; nothing was lost.",
+    });
+    this.systemCode = systemCode;
+  }
+}
+
+/** The host stopped the operation (a stop was requested, or its deadline passed) before it finished. */
+export class StoppedError extends VdirsyncerError {
+  constructor(message = "Stopped before it finished.", options?: { cause?: unknown }) {
+    super("STOPPED", message, options);
   }
 }
 

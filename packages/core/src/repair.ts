@@ -3,6 +3,7 @@ import { VdirsyncerError } from "./errors.ts";
 import type { Item } from "./item/item.ts";
 import type { Trash } from "./status.ts";
 import type { Logger, WritableCollection } from "./storage/contract.ts";
+import { ensureHosted } from "./storage/host.ts";
 
 const SAFE_UID = /^[A-Za-z0-9_.+-]+$/;
 
@@ -79,6 +80,7 @@ export async function repairCollection(
   options: { repairUnsafeUid: boolean; log?: Logger; trash?: Trash; name?: string },
 ): Promise<RepairReport> {
   const { log, trash } = options;
+  collection = ensureHosted(collection, options.name ?? "storage") as WritableCollection;
   const hrefs: { href: string; etag: string }[] = [];
   for await (const ref of collection.list()) hrefs.push(ref);
   const seen = new Set<string>();

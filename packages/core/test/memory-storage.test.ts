@@ -7,7 +7,8 @@ import {
   isVdirsyncerError,
   MemoryStore,
   memory,
-} from "../src/index.ts";
+  type WritableCollection,
+} from "./all.ts";
 
 const event = (uid: string | null, summary = "Fête") =>
   new Item(
@@ -105,7 +106,7 @@ describe("memory storage collections", () => {
     const storage = createMemoryStorage();
     let code = "none";
     try {
-      storage.open({ id: "ghost", href: "ghost" });
+      storage.open({ id: "ghost", config: {} });
     } catch (err) {
       code = isVdirsyncerError(err) ? err.code : "other";
     }
@@ -119,7 +120,7 @@ describe("memory storage collections", () => {
     const again = await storage.createCollection!("work");
     expect(await collect(storage.open(again).list())).toHaveLength(1);
     expect(await codeOf(storage.createCollection!(""))).toBe("USER");
-    expect(await storage.createCollection!(null)).toEqual({ id: "", href: "" });
+    expect(await storage.createCollection!(null)).toEqual({ id: "", href: "", config: {} });
   });
 
   it("discover() yields created collections but not the default one", async () => {
@@ -198,7 +199,7 @@ describe("memory storage sync tokens and ctag", () => {
 describe("memory storage definitions", () => {
   it("declares type memory with every capability on by default", () => {
     expect(memory.type).toBe("memory");
-    expect(memory.apiVersion).toBe(1);
+    expect(memory.apiVersion).toBe(2);
     expect(memory.capabilities).toMatchObject({
       batchGet: true,
       ctag: true,
@@ -220,10 +221,11 @@ describe("memory storage definitions", () => {
     const ctx = {
       instance: "t",
       log: console,
-      fetch: globalThis.fetch,
+      stats: { add() {} },
       signal: new AbortController().signal,
     };
     const storage = await memory.create({ fileext: ".vcf" }, ctx);
-    expect((await (await storage.open(null)).upload(event("c"))).href).toBe("c.vcf");
+    const opened = (await storage.open(null, { signal: ctx.signal, stats: ctx.stats })) as WritableCollection;
+    expect((await opened.upload(event("c"))).href).toBe("c.vcf");
   });
 });

@@ -9,7 +9,7 @@ import {
   repairCollection,
   repairItem,
   type WritableCollection,
-} from "../src/index.ts";
+} from "./all.ts";
 import { event } from "./sync-helpers.ts";
 
 function collection(): WritableCollection {

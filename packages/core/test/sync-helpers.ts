@@ -11,7 +11,7 @@ import {
   syncCollection,
   type VdirsyncerError,
   type WritableCollection,
-} from "../src/index.ts";
+} from "./all.ts";
 
 /** vdirsyncer's EVENT_TEMPLATE with `X-SOMETHING:{r}` and `UID:{uid}`. */
 export function event(uid: string, r: string | number = 1): Item {

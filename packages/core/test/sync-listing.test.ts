@@ -5,7 +5,7 @@ import {
   SyncTokenExpiredError,
   UnsupportedError,
   type WritableCollection,
-} from "../src/index.ts";
+} from "./all.ts";
 import { counted, event, memorySide, raws, sync } from "./sync-helpers.ts";
 
 describe("sync: incremental listing", () => {

@@ -1,5 +1,4 @@
-import { UserError } from "../errors.ts";
-import { API_VERSION, type Capabilities, type StorageDefinition } from "./contract.ts";
+import { API_VERSION, type Capabilities, type StorageDeclaration, type StorageDefinition } from "./contract.ts";
 
 const TYPE_PATTERN = /^[a-z][a-z0-9_]*$/;
 
@@ -9,13 +8,16 @@ const TYPE_PATTERN = /^[a-z][a-z0-9_]*$/;
  * Checks that `type` looks like a config type (`/^[a-z][a-z0-9_]*$/`), stamps `apiVersion` so a host can refuse a
  * plugin built for another contract, and freezes the result. `const C` keeps the literal capabilities, so a
  * `readOnly: true` storage hands out collections without write methods.
- * @throws {UserError} `type` is not a valid config type, or capabilities are missing
+ * Every capability but `concurrency` is written out, `false` ones too; `concurrency` defaults to 1 (one call at a
+ * time per storage instance).
+ * @throws {TypeError} `type` is not a valid config type, a capability is missing, or `concurrency` is not a positive
+ *   integer: a bug in the plugin, which a host reports as such
  */
 export function defineStorage<Options, const C extends Capabilities>(
-  definition: Omit<StorageDefinition<Options, C>, "apiVersion">,
+  definition: StorageDeclaration<Options, C>,
 ): StorageDefinition<Options, C> {
   if (!TYPE_PATTERN.test(definition.type)) {
-    throw new UserError(`Invalid storage type "${definition.type}": use lower-case letters, digits and "_".`);
+    throw new TypeError(`Invalid storage type "${definition.type}": use lower-case letters, digits and "_".`);
   }
   const required: (keyof Capabilities)[] = [
     "readOnly",
@@ -25,11 +27,18 @@ export function defineStorage<Options, const C extends Capabilities>(
     "ctag",
     "syncToken",
     "batchGet",
+    "watch",
   ];
   const missing = required.filter((k) => definition.capabilities[k] === undefined);
   if (missing.length > 0) {
-    throw new UserError(
+    throw new TypeError(
       `Storage type "${definition.type}" does not declare the capabilities: ${missing.join(", ")}.`,
+    );
+  }
+  const concurrency = definition.capabilities.concurrency;
+  if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1)) {
+    throw new TypeError(
+      `Storage type "${definition.type}" declares concurrency ${String(concurrency)}: use a whole number of at least 1.`,
     );
   }
   return Object.freeze({
@@ -40,5 +49,5 @@ export function defineStorage<Options, const C extends Capabilities>(
       metadata: Object.freeze([...definition.capabilities.metadata]),
     }),
     itemKinds: Object.freeze([...definition.itemKinds]),
-  }) as StorageDefinition<Options, C>;
+  }) as unknown as StorageDefinition<Options, C>;
 }

@@ -14,6 +14,7 @@ import {
   type Capabilities,
   type ChangeSet,
   type CollectionInfo,
+  type CollectionRef,
   type FetchedItem,
   type ItemRef,
   META_KEYS,
@@ -103,6 +104,9 @@ export const MEMORY_CAPABILITIES: Capabilities = Object.freeze({
   ctag: true,
   syncToken: true,
   batchGet: true,
+  watch: false,
+  // Every call completes in one turn of the event loop, so any number may run at once.
+  concurrency: 64,
 });
 
 /**
@@ -135,16 +139,16 @@ export class MemoryStorage implements Storage<WritableCollection> {
   }
 
   /**
-   * Opens a collection; `null` opens (and creates on first use) the default collection.
-   * @throws {CollectionNotFoundError} no collection was created under `collection.href`
+   * Opens a collection; `null` opens the default collection, which always exists.
+   * @throws {CollectionNotFoundError} no collection was created with `ref.id`
    */
-  open(collection: CollectionInfo | null): WritableCollection {
+  open(ref: CollectionRef | null): WritableCollection {
     let data: MemoryCollectionData | undefined;
-    if (collection === null) {
+    if (ref === null) {
       data = this.defaultCollection();
     } else {
-      data = this.collections.get(collection.href);
-      if (data === undefined) throw new CollectionNotFoundError(collection.href);
+      data = this.collections.get(ref.id);
+      if (data === undefined) throw new CollectionNotFoundError(ref.id);
     }
     return openMemoryCollection(data, this.capabilities, this.fileext);
   }
@@ -152,7 +156,11 @@ export class MemoryStorage implements Storage<WritableCollection> {
   private defaultCollection(): MemoryCollectionData {
     let data = this.collections.get(DEFAULT_MEMORY_COLLECTION);
     if (data === undefined) {
-      data = new MemoryCollectionData({ id: DEFAULT_MEMORY_COLLECTION, href: DEFAULT_MEMORY_COLLECTION });
+      data = new MemoryCollectionData({
+        id: DEFAULT_MEMORY_COLLECTION,
+        href: DEFAULT_MEMORY_COLLECTION,
+        config: {},
+      });
       this.collections.set(DEFAULT_MEMORY_COLLECTION, data);
     }
     return data;
@@ -171,7 +179,7 @@ export class MemoryStorage implements Storage<WritableCollection> {
     // Creating an existing collection is not an error: vdirsyncer's create_collection is idempotent too.
     let data = this.collections.get(id);
     if (data === undefined) {
-      data = new MemoryCollectionData({ id, href: id });
+      data = new MemoryCollectionData({ id, href: id, config: {} });
       this.collections.set(id, data);
     }
     return { ...data.info };

@@ -3,7 +3,8 @@ import type { Side } from "../status.ts";
 
 /**
  * Errors of the sync engine. Plugins never throw these. Messages are vdirsyncer's where a script might read
- * them (spec/cli.md, error message catalogue); the CLI adds the `<pair>/<collection>: ` prefix.
+ * them; the host adds the `<pair>/<collection>: ` prefix and the hint (these carry none: what to do depends on
+ * the host, a command line or a library).
  */
 
 /** One item changed on both sides and `conflict_resolution` is not set. */
@@ -15,9 +16,6 @@ export class SyncConflictError extends VdirsyncerError {
     super(
       "SYNC_CONFLICT",
       "One item changed on both sides. Resolve this conflict manually, or by setting the `conflict_resolution` parameter in your config file.",
-      {
-        hint: 'Set conflict_resolution = "a wins" or "b wins" in the pair section, or edit one side to match the other.',
-      },
     );
     this.ident = ident;
     this.hrefA = hrefA;
@@ -36,7 +34,7 @@ export class IdentConflictError extends VdirsyncerError {
         .slice(0, 2)
         .map((h) => `'${h}'`)
         .join("\n")}`,
-      { hint: `Run \`vdirsyncer repair ${storage}\` after making a backup.`, context: { storage } },
+      { context: { storage } },
     );
     this.storage = storage;
     this.hrefs = hrefs;
@@ -48,10 +46,7 @@ export class StorageEmptyError extends VdirsyncerError {
   readonly storage: string;
   readonly side: Side;
   constructor(storage: string, side: Side) {
-    super("STORAGE_EMPTY", `Storage "${storage}" was completely emptied.`, {
-      hint: "If you want to delete ALL entries on BOTH sides, use `vdirsyncer sync --force-delete`; otherwise delete this collection's status files.",
-      context: { storage },
-    });
+    super("STORAGE_EMPTY", `Storage "${storage}" was completely emptied.`, { context: { storage } });
     this.storage = storage;
     this.side = side;
   }
@@ -60,9 +55,7 @@ export class StorageEmptyError extends VdirsyncerError {
 /** Both storages of a pair are read-only: nothing could ever be written. */
 export class BothReadOnlyError extends VdirsyncerError {
   constructor() {
-    super("BOTH_READ_ONLY", "Both storages are read-only, so there is nothing to synchronize.", {
-      hint: "Set read_only = false on one of the two storages.",
-    });
+    super("BOTH_READ_ONLY", "Both storages are read-only, so there is nothing to synchronize.");
   }
 }
 
@@ -83,9 +76,7 @@ export class PartialSyncError extends VdirsyncerError {
 export class MetaSyncConflictError extends VdirsyncerError {
   readonly key: string;
   constructor(key: string) {
-    super("METASYNC_CONFLICT", key, {
-      hint: `The metadata "${key}" differs on both sides: set conflict_resolution = "a wins" or "b wins" in the pair section.`,
-    });
+    super("METASYNC_CONFLICT", key);
     this.key = key;
   }
 }
@@ -94,7 +85,6 @@ export class MetaSyncConflictError extends VdirsyncerError {
 export class DuplicateHrefError extends VdirsyncerError {
   constructor(storage: string, href: string) {
     super("DUPLICATE_HREF", `Storage "${storage}" listed the item ${href} more than once.`, {
-      hint: "The storage or server is misbehaving; nothing was changed in this collection.",
       context: { storage, href },
     });
   }

@@ -33,12 +33,16 @@ export interface ExecuteOptions {
   concurrency: number;
   onEvent?: (event: SyncEvent) => void;
   onError?: (error: VdirsyncerError) => void;
-  signal?: AbortSignal;
+  /** A stop: once aborted, no new action starts; actions in flight finish and are recorded. */
+  stop?: AbortSignal;
 }
 
 const SIDES: readonly Side[] = ["a", "b"];
 
-/** Wraps anything thrown into one of our errors, with the storage and operation it happened in. */
+/**
+ * Wraps anything thrown into one of our errors, with the storage and operation it happened in. Storages reach the
+ * engine hosted, so their failures are named already; anything else is a bug of the engine (`INTERNAL`).
+ */
 export function asVdirsyncerError(
   err: unknown,
   context: { storage?: string; operation?: string; href?: string },
@@ -46,7 +50,7 @@ export function asVdirsyncerError(
   const e =
     err instanceof VdirsyncerError || isVdirsyncerError(err)
       ? (err as VdirsyncerError)
-      : new VdirsyncerError("USER", err instanceof Error ? err.message : String(err), { cause: err });
+      : new VdirsyncerError("INTERNAL", err instanceof Error ? err.message : String(err), { cause: err });
   if (typeof e.withContext === "function") e.withContext(context);
   return e;
 }
@@ -68,7 +72,7 @@ export async function executePlan(
   plan: Plan,
   state: ExecutionState,
   options: ExecuteOptions,
-): Promise<{ applied: number; errors: VdirsyncerError[]; rows: StatusRow[] }> {
+): Promise<{ applied: number; errors: VdirsyncerError[]; rows: StatusRow[]; notStarted: number }> {
   const errors: VdirsyncerError[] = [];
   let firstError: VdirsyncerError | undefined;
   const fail = (err: VdirsyncerError) => {
@@ -87,8 +91,10 @@ export async function executePlan(
   const actions = plan.actions.filter((a) => !blocked.has(identOf(a)));
   done += plan.actions.length - actions.length;
 
+  const started = new Set<SyncAction>();
   await runPool(actions, options.concurrency, async (action) => {
-    if (firstError || options.signal?.aborted) return;
+    if (firstError || options.stop?.aborted) return;
+    started.add(action);
     try {
       const outcome = await runAction(action, state);
       if (outcome === "done" && !buffered) await recordIdent(action.ident, state, options.status);
@@ -108,7 +114,9 @@ export async function executePlan(
     }
   });
   if (firstError) throw firstError;
-  options.signal?.throwIfAborted();
+  // Stopped: what did not start keeps its old status row, so the next sync plans it again.
+  const stopped = actions.filter((a) => !started.has(a));
+  for (const action of stopped) rollback(identOf(action), state);
 
   for (const side of SIDES) {
     const collection = state.collections[side];
@@ -120,7 +128,7 @@ export async function executePlan(
   }
   // A no-op sync leaves the status as it was: rewriting 10k identical rows would cost more than the whole sync.
   if (!sameRows(rows, state.old)) await options.status.commit(rows);
-  return { applied, errors, rows };
+  return { applied, errors, rows, notStarted: stopped.length };
 }
 
 function sameSide(x: SideEntry, y: SideEntry): boolean {
@@ -203,7 +211,7 @@ function cachedItem(state: ExecutionState, side: Side, ident: string): Item {
   const item = state.items[side].get(ident);
   if (!item)
     throw new VdirsyncerError(
-      "USER",
+      "INTERNAL",
       `Internal error: item ${ident} of ${state.names[side]} was not fetched.`,
     );
   return item;

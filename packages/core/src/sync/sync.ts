@@ -3,6 +3,7 @@ import { Component } from "../item/component.ts";
 import type { Item } from "../item/item.ts";
 import type { Side, StatusRow } from "../status.ts";
 import type { Logger, ReadableCollection, WritableCollection } from "../storage/contract.ts";
+import { ensureHosted } from "../storage/host.ts";
 import { toConflictResolver } from "./conflict.ts";
 import { BothReadOnlyError, IdentConflictError, StorageEmptyError } from "./errors.ts";
 import { asVdirsyncerError, type ExecutionState, executePlan } from "./execute.ts";
@@ -52,6 +53,11 @@ export async function syncCollection(options: SyncOptions): Promise<SyncReport> 
     b: options.b.readOnly === true || !isWritable(options.b.collection),
   };
   if (readOnly.a && readOnly.b) throw new BothReadOnlyError();
+  // One call at a time for a collection that does not come from a hosted storage: the contract's default.
+  const collections = {
+    a: ensureHosted(options.a.collection, options.a.name),
+    b: ensureHosted(options.b.collection, options.b.name),
+  };
   const resolver = toConflictResolver(options.conflictResolution ?? null);
   const errors: VdirsyncerError[] = [];
   const report = (err: VdirsyncerError) => {
@@ -71,7 +77,8 @@ export async function syncCollection(options: SyncOptions): Promise<SyncReport> 
   const blocked = new Set<string>();
 
   for (const side of SIDES) {
-    const { collection, name } = options[side];
+    const { name } = options[side];
+    const collection = collections[side];
     let listing: Listing;
     try {
       listing = await listSide(side, name, collection, oldRows, options.status, {
@@ -123,7 +130,6 @@ export async function syncCollection(options: SyncOptions): Promise<SyncReport> 
           got.href,
           new InvalidItemError(`Item ${got.href} in ${name} is malformed and was not synced: ${problem}`, {
             href: got.href,
-            hint: "Fix or remove the item; the other items were synced.",
           }),
         );
         continue;
@@ -162,7 +168,7 @@ export async function syncCollection(options: SyncOptions): Promise<SyncReport> 
     a: { method: listings.a.method, count: listings.a.refs.size, fetched: fetched.a },
     b: { method: listings.b.method, count: listings.b.refs.size, fetched: fetched.b },
   };
-  if (options.dryRun) return { plan, listing: listingReport, applied: 0, errors };
+  if (options.dryRun) return { plan, listing: listingReport, applied: 0, errors, notStarted: 0 };
 
   const next = new Map<string, Partial<Record<Side, SideEntry>>>();
   for (const side of SIDES) {
@@ -174,7 +180,7 @@ export async function syncCollection(options: SyncOptions): Promise<SyncReport> 
   }
   const state: ExecutionState = {
     names,
-    collections: { a: options.a.collection, b: options.b.collection },
+    collections,
     readOnly,
     noDelete: { a: options.a.noDelete === true, b: options.b.noDelete === true },
     items,
@@ -190,12 +196,12 @@ export async function syncCollection(options: SyncOptions): Promise<SyncReport> 
     concurrency: options.concurrency ?? 8,
     onEvent: options.onEvent,
     onError: options.onError ? report : undefined,
-    signal: options.signal,
+    stop: options.stop,
   });
   for (const err of result.errors) if (!errors.includes(err)) errors.push(err);
 
   // Tokens and ctags describe the storage as listed; they are only safe to reuse when every change was handled.
-  if (errors.length === 0) {
+  if (errors.length === 0 && result.notStarted === 0) {
     const rows = result.rows;
     for (const side of SIDES) {
       for (const [key, value] of Object.entries(listings[side].state))
@@ -205,5 +211,5 @@ export async function syncCollection(options: SyncOptions): Promise<SyncReport> 
   } else {
     for (const side of SIDES) await options.status.setState(stateKey(side, "digest"), undefined);
   }
-  return { plan, listing: listingReport, applied: result.applied, errors };
+  return { plan, listing: listingReport, applied: result.applied, errors, notStarted: result.notStarted };
 }

@@ -36,7 +36,7 @@ export interface SyncOptions {
   /** Where old versions go before an overwrite or delete. Without one, nothing is kept (tests only). */
   trash?: Trash;
   /** @default null: a conflict is an error for that item */
-  conflictResolution?: ConflictResolution | readonly unknown[];
+  conflictResolution?: ConflictResolution | null;
   /** @default "revert" */
   partialSync?: PartialSyncMode;
   /** Disables the emptied-storage check. @default false */
@@ -56,7 +56,12 @@ export interface SyncOptions {
    * which its CLI always installs). Without it, the first action error is thrown once running actions finished.
    */
   onError?: (error: VdirsyncerError) => void;
-  signal?: AbortSignal;
+  /**
+   * A stop (the first Ctrl-C): once aborted, no new action starts, actions in flight finish and are recorded, and
+   * the status is committed; what did not start is planned again by the next sync ({@link SyncReport.notStarted}).
+   * To abandon calls in flight too, abort the signal the collections were opened with.
+   */
+  stop?: AbortSignal;
 }
 
 /** What a sync did. */
@@ -67,6 +72,8 @@ export interface SyncReport {
   applied: number;
   /** Action errors and unreadable items; empty when the collection synced cleanly. */
   errors: VdirsyncerError[];
+  /** Actions left for the next sync because a stop came first. */
+  notStarted: number;
 }
 
 /** An item fetched this run, by ident, per side. */
