@@ -8,7 +8,7 @@ import {
   metasyncCollection,
   normalizeMetaValue,
   type WritableCollection,
-} from "../src/index.ts";
+} from "./all.ts";
 
 function side(name: string, readOnly = false) {
   const collection = createMemoryStorage().open(null) as WritableCollection;
@@ -73,9 +73,9 @@ describe("metasync", () => {
         b,
         keys: ["color"],
         status: createMemoryMetaStatus(),
-        conflictResolution: "yolo",
+        conflictResolution: "yolo" as never,
       }),
-    ).rejects.toMatchObject({ code: "USER", message: "Invalid conflict resolution setting." });
+    ).rejects.toMatchObject({ code: "USER", message: 'Invalid conflict resolution: "yolo".' });
   });
 
   it("warns that commands do not work, then reports the conflict", async () => {
@@ -90,7 +90,7 @@ describe("metasync", () => {
         b,
         keys: ["color"],
         status: createMemoryMetaStatus(),
-        conflictResolution: ["command", "cp"],
+        conflictResolution: { kind: "command", argv: ["cp"] },
         log: { debug() {}, info() {}, warn: (m) => warnings.push(m), error() {} },
       }),
     ).rejects.toMatchObject({ code: "METASYNC_CONFLICT" });
@@ -110,13 +110,13 @@ describe("metasync", () => {
   it.each([
     ["a wins", "A"],
     ["b wins", "B"],
-  ])("resolves with %s", async (mode, winner) => {
+  ] as const)("resolves with %s", async (mode, winner) => {
     const a = side("a");
     const b = side("b");
     const status = createMemoryMetaStatus();
     await a.collection.setMeta!("displayname", "A");
     await b.collection.setMeta!("displayname", "B");
-    await metasyncCollection({ a, b, keys: ["displayname"], status, conflictResolution: mode });
+    await metasyncCollection({ a, b, keys: ["displayname"], status, conflictResolution: { kind: mode } });
     expect(await meta(a.collection, "displayname")).toBe(winner);
     expect(await meta(b.collection, "displayname")).toBe(winner);
     expect(status.values).toEqual({ displayname: winner });
@@ -133,14 +133,15 @@ describe("metasync", () => {
 
   it("converges from any starting values with a resolution (fuzz)", async () => {
     const value = fc.option(fc.constantFrom("red", "blue", " blue ", "None", "中国"), { nil: undefined });
+    const kind = fc.constantFrom("a wins" as const, "b wins" as const);
     await fc.assert(
-      fc.asyncProperty(value, value, value, fc.constantFrom("a wins", "b wins"), async (va, vb, vs, mode) => {
+      fc.asyncProperty(value, value, value, kind, async (va, vb, vs, mode) => {
         const a = side("a");
         const b = side("b");
         await a.collection.setMeta!("color", va);
         await b.collection.setMeta!("color", vb);
         const status = createMemoryMetaStatus(vs === undefined ? {} : { color: vs });
-        await metasyncCollection({ a, b, keys: ["color"], status, conflictResolution: mode });
+        await metasyncCollection({ a, b, keys: ["color"], status, conflictResolution: { kind: mode } });
         const ra = await meta(a.collection, "color");
         expect(await meta(b.collection, "color")).toBe(ra);
         // vdirsyncer keeps an unnormalised status value when both sides agree with it after normalising.

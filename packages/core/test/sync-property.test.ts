@@ -2,7 +2,7 @@
 // (vdirsyncer's TestSyncMachine, reduced to the invariants the issue names).
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { createMemoryStatus, createMemoryTrash, type WritableCollection } from "../src/index.ts";
+import { createMemoryStatus, createMemoryTrash, type WritableCollection } from "./all.ts";
 import { event, memorySide, sync } from "./sync-helpers.ts";
 
 type Op =
@@ -72,7 +72,7 @@ async function run(ops: Op[], incremental: boolean) {
     const now = { a: await snapshot(sides.a.collection), b: await snapshot(sides.b.collection) };
     const want = expected(synced, now, changed);
     const report = await sync(sides.a.collection, sides.b.collection, status, {
-      conflictResolution: "a wins",
+      conflictResolution: { kind: "a wins" },
       forceDelete: true,
       concurrency,
       trash,
@@ -87,7 +87,7 @@ async function run(ops: Op[], incremental: boolean) {
     changed.b.clear();
     // A second sync right away has nothing to do.
     const again = await sync(sides.a.collection, sides.b.collection, status, {
-      conflictResolution: "a wins",
+      conflictResolution: { kind: "a wins" },
     });
     expect(again.plan.actions.filter((x) => x.kind !== "conflict" || !x.sameContent)).toEqual([]);
   };

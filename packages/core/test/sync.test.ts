@@ -3,13 +3,15 @@ import { describe, expect, it } from "vitest";
 import {
   createMemoryStatus,
   createMemoryTrash,
+  defineMemoryStorage,
   hashItem,
+  hostStorage,
   Item,
   isVdirsyncerError,
   type MemoryStatus,
   type WritableCollection,
   WrongEtagError,
-} from "../src/index.ts";
+} from "./all.ts";
 import { counted, event, memorySide, raws, row, statusOf, sync } from "./sync-helpers.ts";
 
 /** vdirsyncer's memory storage: no ctag, no sync token, so tests may edit data behind its back. */
@@ -58,7 +60,7 @@ describe("sync: status handling", () => {
     const first = await sync(a.collection, b.collection, status);
     expect(first.reported.map((e) => e.code)).toEqual(["SYNC_CONFLICT"]);
     expect(status.data.size).toBe(0);
-    await sync(a.collection, b.collection, status, { conflictResolution: "a wins" });
+    await sync(a.collection, b.collection, status, { conflictResolution: { kind: "a wins" } });
     expect(await raws(a.collection)).toEqual([itemA.raw]);
     expect(await raws(b.collection)).toEqual([itemA.raw]);
   });
@@ -298,7 +300,9 @@ describe("sync: conflicts", () => {
     ["b wins", "ib"],
   ] as const)("resolves a conflict with %s", async (mode, winner) => {
     const ctx = await bothModified();
-    const report = await sync(ctx.a.collection, ctx.b.collection, ctx.status, { conflictResolution: mode });
+    const report = await sync(ctx.a.collection, ctx.b.collection, ctx.status, {
+      conflictResolution: { kind: mode },
+    });
     expect(report.errors).toEqual([]);
     expect(await raws(ctx.a.collection)).toEqual([ctx[winner].raw]);
     expect(await raws(ctx.b.collection)).toEqual([ctx[winner].raw]);
@@ -307,20 +311,22 @@ describe("sync: conflicts", () => {
     expect(r.b.hash).toBe(ctx[winner].hash);
   });
 
-  it("rejects an invalid conflict resolution mode (test_conflict_resolution_invalid_mode)", async () => {
+  it("rejects an invalid conflict resolution (test_conflict_resolution_invalid_mode)", async () => {
     const { a, b, status } = await bothModified();
-    await expect(
-      sync(a.collection, b.collection, status, { conflictResolution: "yolo" as never }),
-    ).rejects.toMatchObject({
-      code: "USER",
-      message: expect.stringContaining("Invalid conflict resolution mode"),
-    });
+    for (const wrong of ["yolo", "a wins", ["command", "cp"], { kind: "command", argv: [] }]) {
+      await expect(
+        sync(a.collection, b.collection, status, { conflictResolution: wrong as never }),
+      ).rejects.toMatchObject({
+        code: "USER",
+        message: expect.stringMatching(/^Invalid conflict resolution: /),
+      });
+    }
   });
 
-  it('resolves with ["command", "cp"] like "a wins"', async () => {
+  it("resolves with the command cp like a wins", async () => {
     const ctx = await bothModified();
     const report = await sync(ctx.a.collection, ctx.b.collection, ctx.status, {
-      conflictResolution: ["command", "cp"],
+      conflictResolution: { kind: "command", argv: ["cp"] },
     });
     expect(report.errors).toEqual([]);
     expect(await raws(ctx.b.collection)).toEqual([ctx.ia.raw]);
@@ -329,7 +335,7 @@ describe("sync: conflicts", () => {
   it("reports a command that leaves two different files", async () => {
     const ctx = await bothModified();
     const report = await sync(ctx.a.collection, ctx.b.collection, ctx.status, {
-      conflictResolution: ["command", "true"],
+      conflictResolution: { kind: "command", argv: ["true"] },
     });
     expect(report.reported.map((e) => e.message)).toEqual(["The two files are not completely equal."]);
     expect(await raws(ctx.b.collection)).toEqual([ctx.ib.raw]);
@@ -584,7 +590,7 @@ describe("sync: read_only and partial_sync", () => {
     const report = await sync(a.collection, b.collection, status, {
       readOnlyA: true,
       partialSync: "ignore",
-      conflictResolution: () => merged,
+      conflictResolution: { kind: "custom", resolve: () => merged },
     });
     expect(report.errors).toEqual([]);
     expect(await raws(b.collection)).toEqual([merged.raw]);
@@ -673,25 +679,37 @@ describe("sync: beyond vdirsyncer", () => {
     expect(status.data.size).toBe(0);
   });
 
-  it("runs actions concurrently up to the limit and ends with the same result", async () => {
-    const a = plain();
-    const b = plain();
-    const status = createMemoryStatus();
-    for (let i = 0; i < 50; i++) await a.collection.upload(event(`c${i}`, i));
-    let running = 0;
-    let peak = 0;
-    const slow: WritableCollection = Object.create(b.collection);
-    slow.upload = async (item) => {
-      running++;
-      peak = Math.max(peak, running);
-      await new Promise((r) => setTimeout(r, 2));
-      running--;
-      return b.collection.upload(item);
-    };
-    await sync(a.collection, slow, status, { concurrency: 4 });
-    expect(peak).toBe(4);
-    expect(b.data.items.size).toBe(50);
-    expect(status.data.size).toBe(50);
+  describe.each([
+    { declared: undefined, engine: 4, peak: 1, how: "a collection that is not hosted gets one call at a time" },
+    { declared: 8, engine: 4, peak: 4, how: "a hosted storage declaring 8 runs the engine's 4 at once" },
+    { declared: 2, engine: 4, peak: 2, how: "a hosted storage declaring 2 never gets more than 2" },
+  ])("concurrency: $how", ({ declared, engine, peak: expected }) => {
+    it("runs the actions under that limit and ends with the same result", async () => {
+      const a = plain();
+      const b = plain();
+      const status = createMemoryStatus();
+      for (let i = 0; i < 50; i++) await a.collection.upload(event(`c${i}`, i));
+      let running = 0;
+      let peak = 0;
+      const slow: WritableCollection = Object.create(b.collection);
+      slow.upload = async (item) => {
+        running++;
+        peak = Math.max(peak, running);
+        await new Promise((r) => setTimeout(r, 2));
+        running--;
+        return b.collection.upload(item);
+      };
+      let target: WritableCollection = slow;
+      if (declared !== undefined) {
+        const definition = defineMemoryStorage({ concurrency: declared });
+        const hosted = hostStorage(definition, { open: () => slow }, { instance: "slow" });
+        target = (await hosted.open(null)) as WritableCollection;
+      }
+      await sync(a.collection, target, status, { concurrency: engine });
+      expect(peak).toBe(expected);
+      expect(b.data.items.size).toBe(50);
+      expect(status.data.size).toBe(50);
+    });
   });
 
   it("records nothing before flush() on a buffering storage, and everything after", async () => {

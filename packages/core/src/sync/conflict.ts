@@ -18,27 +18,87 @@ export interface ConflictContext {
 export type ConflictResolver = (a: Item, b: Item, context: ConflictContext) => Item | Promise<Item>;
 
 /**
- * The pair's `conflict_resolution`: `null` makes a conflict an error for that item, `"a wins"`/`"b wins"` copy
- * one side over the other, a {@link ConflictResolver} decides (see {@link commandConflictResolver} for vdirsyncer's
- * `["command", …]` form).
+ * What sync and metasync do when an item, or a metadata value, changed on both sides since the last sync.
+ * `null` (or leaving the option out) makes such a conflict an error for that item or key.
+ *
+ * - `{ kind: "a wins" }`, `{ kind: "b wins" }`: one side is copied over the other.
+ * - `{ kind: "command", argv }`: `argv` runs with the two versions' files appended (see
+ *   {@link commandConflictResolver}); a leading `~` in the program is expanded.
+ * - `{ kind: "custom", resolve }`: code decides.
+ *
+ * metasync supports only the first two; with the others it warns and reports the conflict, as vdirsyncer does.
  */
-export type ConflictResolution = null | "a wins" | "b wins" | ConflictResolver;
+export type ConflictResolution =
+  | { readonly kind: "a wins" }
+  | { readonly kind: "b wins" }
+  | { readonly kind: "command"; readonly argv: readonly [string, ...string[]] }
+  | { readonly kind: "custom"; readonly resolve: ConflictResolver };
+
+const INVALID_HINT =
+  'Pass null, { kind: "a wins" }, { kind: "b wins" }, { kind: "command", argv: ["program", "arg", …] } or ' +
+  '{ kind: "custom", resolve: (a, b, context) => item }; config files are turned into these by @vdirsyncer/config.';
 
 /**
- * Turns a `conflict_resolution` value into a resolver, or `null` for "no resolution".
- * @throws {UserError} the value is none of the accepted forms (vdirsyncer: `Invalid conflict resolution mode`)
+ * Checks a conflict resolution handed in from code that the type system could not check (plain JavaScript,
+ * `as` casts) and returns it; `undefined` counts as `null`.
+ * @throws {UserError} `Invalid conflict resolution: …`, the one message for every wrong value
  */
-export function toConflictResolver(value: unknown): ConflictResolver | null {
+export function checkConflictResolution(value: unknown): ConflictResolution | null {
   if (value === null || value === undefined) return null;
-  if (value === "a wins") return (a) => a;
-  if (value === "b wins") return (_a, b) => b;
-  if (typeof value === "function") return value as ConflictResolver;
-  if (Array.isArray(value) && value[0] === "command" && value.length >= 2) {
-    return commandConflictResolver(value.slice(1) as string[]);
+  const r = value as Partial<Record<string, unknown>>;
+  const ok =
+    typeof value === "object" &&
+    (r.kind === "a wins" ||
+      r.kind === "b wins" ||
+      (r.kind === "command" &&
+        Array.isArray(r.argv) &&
+        r.argv.length > 0 &&
+        r.argv.every((x) => typeof x === "string") &&
+        r.argv[0] !== "") ||
+      (r.kind === "custom" && typeof r.resolve === "function"));
+  if (!ok) {
+    throw new UserError(`Invalid conflict resolution: ${describeValue(value)}.`, { hint: INVALID_HINT });
   }
-  throw new UserError(`Invalid conflict resolution mode: ${JSON.stringify(value)}`, {
-    hint: 'Use null, "a wins", "b wins" or ["command", "program", "args…"].',
-  });
+  return value as ConflictResolution;
+}
+
+// The value's shape for the message; a command line is not printed, it may hold a secret.
+function describeValue(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "function") return "a function";
+  if (typeof value !== "object") return `${typeof value} ${String(value)}`;
+  const kind = (value as { kind?: unknown }).kind;
+  return kind === undefined
+    ? "an object without kind"
+    : `kind ${JSON.stringify(kind) ?? String(kind)} with wrong fields`;
+}
+
+/**
+ * Turns a conflict resolution into the function sync calls, or `null` for "conflicts are errors".
+ * @throws {UserError} the value is not a {@link ConflictResolution} (see {@link checkConflictResolution})
+ */
+export function toConflictResolver(
+  resolution: ConflictResolution | null | undefined,
+): ConflictResolver | null {
+  const checked = checkConflictResolution(resolution);
+  if (checked === null) return null;
+  switch (checked.kind) {
+    case "a wins":
+      return (a) => a;
+    case "b wins":
+      return (_a, b) => b;
+    case "command":
+      return commandConflictResolver(checked.argv);
+    case "custom":
+      return checked.resolve;
+  }
+}
+
+/** A short description for messages and dry runs: `a wins`, `b wins`, `command vimdiff -d`, `custom`. */
+export function describeConflictResolution(resolution: ConflictResolution | null | undefined): string {
+  if (resolution === null || resolution === undefined) return "none";
+  return resolution.kind === "command" ? `command ${resolution.argv.join(" ")}` : resolution.kind;
 }
 
 /** The storage section name of an instance name (`section/collection` → `section`). */

@@ -1,13 +1,8 @@
-import {
-  isVdirsyncerError,
-  ReadOnlyError,
-  UnsupportedError,
-  UserError,
-  type VdirsyncerError,
-} from "../errors.ts";
+import { isVdirsyncerError, ReadOnlyError, UnsupportedError, type VdirsyncerError } from "../errors.ts";
 import { normalizeMetaValue } from "../item/item.ts";
 import type { MetaStatus } from "../status.ts";
 import type { Logger, MetaKey, ReadableCollection, WritableCollection } from "../storage/contract.ts";
+import { type ConflictResolution, checkConflictResolution } from "./conflict.ts";
 import { MetaSyncConflictError } from "./errors.ts";
 
 /** One side of a metasync. */
@@ -24,8 +19,12 @@ export interface MetasyncOptions {
   /** The pair's `metadata` list. */
   keys: readonly MetaKey[];
   status: MetaStatus;
-  /** The pair's `conflict_resolution`; a command form only logs a warning here, as in vdirsyncer. */
-  conflictResolution?: unknown;
+  /**
+   * The pair's conflict resolution, the same value sync takes: `a wins` and `b wins` apply; `command` and
+   * `custom` only log a warning here and the key is reported as a conflict, as in vdirsyncer.
+   * @default null: a conflict is an error for that key
+   */
+  conflictResolution?: ConflictResolution | null;
   log?: Logger;
 }
 
@@ -47,10 +46,11 @@ async function setMeta(side: MetasyncSide, key: MetaKey, value: string | undefin
  * Fixed on purpose: a conflict on one key no longer loses the status of the keys already synced; the other keys
  * are still synced, the status is saved, and then the first conflict is thrown.
  * @throws {MetaSyncConflictError} a key differs on both sides and no resolution is set
- * @throws {UserError} the resolution setting is invalid
+ * @throws {UserError} `conflictResolution` is not a {@link ConflictResolution} (checked before anything is read)
  */
 export async function metasyncCollection(options: MetasyncOptions): Promise<void> {
-  const { a: sideA, b: sideB, conflictResolution } = options;
+  const { a: sideA, b: sideB } = options;
+  const resolution = checkConflictResolution(options.conflictResolution)?.kind ?? null;
   const log = options.log;
   const loaded = await options.status.load();
   const status: Record<string, string> = { ...loaded };
@@ -80,14 +80,10 @@ export async function metasyncCollection(options: MetasyncOptions): Promise<void
     try {
       if ((a !== s && b !== s) || readOnly) {
         if (a === b) set(key, a);
-        else if (conflictResolution === "a wins") await aToB();
-        else if (conflictResolution === "b wins") await bToA();
+        else if (resolution === "a wins") await aToB();
+        else if (resolution === "b wins") await bToA();
         else {
-          if (typeof conflictResolution === "function" || Array.isArray(conflictResolution)) {
-            log?.warn("Custom commands don't work on metasync.");
-          } else if (conflictResolution !== null && conflictResolution !== undefined) {
-            throw new UserError("Invalid conflict resolution setting.");
-          }
+          if (resolution !== null) log?.warn("Custom commands don't work on metasync.");
           throw new MetaSyncConflictError(key);
         }
       } else if (a !== s) await aToB();
