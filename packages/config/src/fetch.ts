@@ -7,7 +7,7 @@ import { type Logger, UserError } from "@vdirsyncer/core";
 import { expandUser } from "@vdirsyncer/core/compat";
 import type { ConfigSource, FetchStrategy, JsonValue, StorageSection } from "./model.ts";
 import { setOwn } from "./own.ts";
-import { describePlace } from "./validate.ts";
+import { describePlace } from "./problems.ts";
 
 /** Options of {@link createFetcher}. */
 export interface FetcherOptions {

@@ -1,7 +1,9 @@
 /**
  * The configuration model: what the INI file and cosmiconfig files both turn into, after one validation path.
- * Keys are spelled as in vdirsyncer's config file (`status_path`, `conflict_resolution`, …).
+ * Written keys are spelled as in vdirsyncer's config file (`status_path`, `conflict_resolution`, …); what the
+ * engine takes is already in the engine's types (`ConflictResolution`, `PartialSyncMode`).
  */
+import type { ConflictResolution, PartialSyncMode } from "@vdirsyncer/core/engine";
 
 /** A config value: vdirsyncer parses every INI value as JSON. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -54,7 +56,7 @@ export interface StorageSection {
 /** One entry of a pair's `collections` list. */
 export type CollectionEntry = string | readonly [string, string | null, string | null];
 
-/** `conflict_resolution`. */
+/** `conflict_resolution` as written; {@link PairSection.conflictResolution} holds it as the engine takes it. */
 export type ConflictResolutionSetting = null | "a wins" | "b wins" | readonly ["command", ...string[]];
 
 /** A `[pair NAME]` section. */
@@ -65,9 +67,13 @@ export interface PairSection {
   b: string;
   /** `null` is vdirsyncer's `collections = null`: the configured locations are the collections. */
   collections: readonly CollectionEntry[] | null;
-  conflictResolution: ConflictResolutionSetting;
+  /**
+   * `conflict_resolution`, as the engine takes it: `"a wins"` is `{ kind: "a wins" }`, `["command", prog, …]` is
+   * `{ kind: "command", argv: [prog, …] }`; `null` when not set (a conflict is an error).
+   */
+  conflictResolution: ConflictResolution | null;
   /** `partial_sync`; checked against read-only storages only when the pair is synced. @default "revert" */
-  partialSync: "revert" | "ignore" | "error";
+  partialSync: PartialSyncMode;
   /** Whether `partial_sync` was written (vdirsyncer then requires exactly one read-only storage). */
   partialSyncSet: boolean;
   /** `metadata`: keys for metasync. @default [] */

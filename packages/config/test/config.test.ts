@@ -1,6 +1,11 @@
 import { isVdirsyncerError, type UserError } from "@vdirsyncer/core";
 import { describe, expect, it } from "vitest";
-import { parseConfig, validateCollections } from "../src/index.ts";
+import {
+  parseConfig,
+  parseUserConfig,
+  validateCollections,
+  validateConflictResolution,
+} from "../src/index.ts";
 import { runPython } from "./python.ts";
 
 const FILE = "/home/me/.config/vdirsyncer/config";
@@ -434,7 +439,7 @@ describe("semantics", () => {
       a: "x",
       b: "y",
       collections: ["from a", ["work", "Work", null]],
-      conflictResolution: ["command", "vimdiff"],
+      conflictResolution: { kind: "command", argv: ["vimdiff"] },
       partialSync: "ignore",
       partialSyncSet: true,
       metadata: ["color"],
@@ -539,5 +544,54 @@ describe("agrees with vdirsyncer's Config on the same files", () => {
       }
       expect({ text, ...got }).toEqual({ text, ...want });
     });
+  });
+});
+
+describe("conflict_resolution becomes the engine's value, once", () => {
+  const pair = (value: string) =>
+    parseConfig(
+      `${GENERAL}[pair p]\na = "x"\nb = "y"\ncollections = null\nconflict_resolution = ${value}\n`,
+      FILE,
+    ).pairs.get("p")!.conflictResolution;
+
+  it("for every accepted form, from INI and from a config object alike", () => {
+    expect(pair("null")).toBeNull();
+    expect(pair('"a wins"')).toEqual({ kind: "a wins" });
+    expect(pair('"b wins"')).toEqual({ kind: "b wins" });
+    expect(pair('["command", "~/bin/merge", "--auto"]')).toEqual({
+      kind: "command",
+      argv: ["~/bin/merge", "--auto"],
+    });
+    const fromObject = parseUserConfig({
+      general: { status_path: "/s" },
+      pairs: { p: { a: "x", b: "y", collections: null, conflict_resolution: ["command", "meld"] } },
+    }).pairs.get("p")!;
+    expect(fromObject.conflictResolution).toEqual({ kind: "command", argv: ["meld"] });
+  });
+
+  it.each([
+    ['"c wins"', /^"c wins" is none of the accepted values\. Use null/],
+    ['"A wins"', /^"A wins" is none of the accepted values/],
+    ["true", /^Use null, "a wins", "b wins"/],
+    ['["command"]', /^Name the program after "command"/],
+    ['["command", ""]', /^Name the program after "command"/],
+    ['["command", "meld", 1]', /^Write every part of the command as a string/],
+    ['["shell", "x"]', /^Use null, "a wins", "b wins"/],
+  ])("refuses %s with vdirsyncer's message and a hint saying what is wrong", (value, hint) => {
+    let caught: UserError | undefined;
+    try {
+      pair(value);
+    } catch (err) {
+      caught = err as UserError;
+    }
+    expect(caught?.message).toBe("Pair p: Invalid value for `conflict_resolution`.");
+    expect(caught?.hint).toMatch(hint);
+    expect(caught?.problems).toEqual([`in ${FILE}, line 7, section [pair p], key "conflict_resolution"`]);
+  });
+
+  it("never repeats a command line in the error (it may hold a secret)", () => {
+    expect(() => validateConflictResolution(["command", "tool", 7, "--token=s3cret"], "here")).toThrow(
+      expect.objectContaining({ hint: expect.not.stringContaining("s3cret") }),
+    );
   });
 });

@@ -14,6 +14,7 @@ import {
   UserError,
   type VdirsyncerError,
 } from "@vdirsyncer/core";
+import { type ConflictResolution, describeConflictResolution } from "@vdirsyncer/core/engine";
 import {
   createDiskTrash,
   fromLegacyStatus,
@@ -94,7 +95,7 @@ function describe(
   action: SyncAction,
   names: { a: string; b: string },
   readOnly: { a: boolean; b: boolean },
-  resolution: unknown,
+  resolution: ConflictResolution | null,
   partialSync: string,
 ): string {
   const ro = (side: "a" | "b") =>
@@ -108,9 +109,9 @@ function describe(
       return `Would delete item ${action.ident} from ${names[action.side]}${ro(action.side)}`;
     case "conflict":
       if (action.sameContent) return `Would record item ${action.ident} (same content on both sides)`;
-      if (resolution === null || resolution === undefined)
+      if (resolution === null)
         return `Would report a conflict for item ${action.ident} (changed on both sides, no conflict_resolution)`;
-      return `Would resolve the conflict for item ${action.ident} (${Array.isArray(resolution) ? resolution.join(" ") : String(resolution)})`;
+      return `Would resolve the conflict for item ${action.ident} (${describeConflictResolution(resolution)})`;
   }
 }
 
