@@ -1,4 +1,4 @@
 import { setupServers } from "./vitest.ts";
 
-/** vitest `globalSetup` entry: starts Radicale and Xandikos once per project (see {@link setupServers}). */
+/** vitest `globalSetup` entry: starts Radicale, Xandikos, Cyrus and DAViCal once per run (see {@link setupServers}). */
 export default setupServers;

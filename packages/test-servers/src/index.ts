@@ -1,3 +1,5 @@
+export { startCyrus } from "./cyrus.ts";
+export { startDavical } from "./davical.ts";
 export { freePort, requireBinary } from "./process.ts";
 export {
   countItems,
@@ -12,6 +14,7 @@ export {
 export {
   authHeaders,
   type RadicaleOptions,
+  SERVER_KINDS,
   type ServerKind,
   type StartOptions,
   startRadicale,

@@ -131,16 +131,21 @@ export async function seedXandikosCollection(
   return { url, count: await countItems(server, url) };
 }
 
-/** Seeds either server: Radicale by folder, Xandikos by git commit. */
+/**
+ * Seeds Radicale by folder or Xandikos by git commit.
+ * @throws {Error} the server is Cyrus or DAViCal, whose storage is a database: seed those with PUT
+ */
 export function seedCollection(
   server: TestServer,
   collection: string,
   kind: "calendar" | "addressbook",
   items: Iterable<SeedItem>,
 ): Promise<SeedResult> {
-  return server.kind === "radicale"
-    ? seedRadicaleCollection(server, collection, kind, items)
-    : seedXandikosCollection(server, collection, items);
+  if (server.kind === "radicale") return seedRadicaleCollection(server, collection, kind, items);
+  if (server.kind === "xandikos") return seedXandikosCollection(server, collection, items);
+  return Promise.reject(
+    new Error(`seedCollection cannot write into ${server.kind}'s storage (a database); seed it with PUT.`),
+  );
 }
 
 /** A minimal valid VEVENT item (with DTSTART, which Radicale requires), for seeding and tests. */

@@ -1,38 +1,43 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import {
-  freePort,
-  requireBinary,
-  type Started,
-  spawnServer,
-  stopChild,
-  waitUntilAnswering,
-} from "./process.ts";
+import { startCyrus } from "./cyrus.ts";
+import { startDavical } from "./davical.ts";
+import { handle, requireBinary, ServerHost, waitOrStop, withFreePort } from "./process.ts";
 
 /** Which server a handle runs. */
-export type ServerKind = "radicale" | "xandikos";
+export type ServerKind = "radicale" | "xandikos" | "cyrus" | "davical";
+
+/** Every server kind, in the order tests list them. */
+export const SERVER_KINDS: readonly ServerKind[] = ["radicale", "xandikos", "cyrus", "davical"];
 
 /** A running test server. `stop()` MUST be called (it is also done on process exit, as a last resort). */
 export interface TestServer {
   kind: ServerKind;
-  /** Server root with a trailing `/`, e.g. `http://127.0.0.1:41234/`. */
+  /**
+   * The URL a client is configured with, with a trailing `/`: the server root (`http://127.0.0.1:41234/`), or
+   * DAViCal's DAV root (`http://127.0.0.1:41234/caldav.php/`).
+   */
   url: string;
-  /** Set when the server requires auth (Radicale): Basic credentials known to the tests. */
+  /** Set when the server requires auth: Basic credentials known to the tests. */
   username?: string;
   password?: string;
-  /** The principal path of the test user (`/user/`). */
+  /** The principal path of the test user (e.g. `/user/`). */
   principal: string;
   /** Home-set URLs for calendars and address books. */
   homes: { calendar: string; addressbook: string };
-  /** The server's storage folder (a fresh temp dir, removed by `stop()`). */
+  /** The server's state folder (a fresh temp dir, removed by `stop()`). */
   dataDir: string;
+  /** The main server process (Cyrus: master; DAViCal: PHP's server). */
   pid: number;
-  /** Stops the server (SIGTERM, SIGKILL after a grace period) and removes its storage. Idempotent. */
+  /** Every long-running process group the server consists of (DAViCal: PHP and PostgreSQL). */
+  pids: number[];
+  /** Where the server's own log goes, when it has one outside its output (Cyrus: its syslog). */
+  logFile?: string;
+  /** Stops the server (graceful signal, SIGKILL after a grace period) and removes its storage. Idempotent. */
   stop(): Promise<void>;
 }
 
-/** Options common to both servers. */
+/** Options common to all servers. */
 export interface StartOptions {
   /** Bounded wait for the server to answer. @default 20_000 */
   startTimeoutMs?: number;
@@ -51,21 +56,6 @@ export interface RadicaleOptions extends StartOptions {
 const RADICALE = "/usr/bin/radicale";
 const XANDIKOS = "/usr/bin/xandikos";
 
-function addressInUse(output: string): boolean {
-  return /address already in use|errno 98/i.test(output);
-}
-
-function makeStop(started: Started, dataDir: string, keepData: boolean): () => Promise<void> {
-  let stopping: Promise<void> | undefined;
-  return () => {
-    stopping ??= (async () => {
-      await stopChild(started);
-      if (!keepData) await rm(dataDir, { recursive: true, force: true });
-    })();
-    return stopping;
-  };
-}
-
 /**
  * Starts Debian's Radicale 3 on 127.0.0.1 with a free port, a fresh storage folder and htpasswd (plain) auth.
  * The user has no collections yet: create them with MKCOL/MKCALENDAR or {@link seedRadicaleCollection}.
@@ -75,53 +65,46 @@ export async function startRadicale(options: RadicaleOptions = {}): Promise<Test
   requireBinary(RADICALE, "radicale");
   const username = options.username ?? "user";
   const password = options.password ?? "password";
-  const dataDir = await mkdtemp(join(tmpdir(), "vdirsyncer-radicale-"));
-  await writeFile(join(dataDir, "users"), `${username}:${password}\n`, { mode: 0o600 });
-  let lastError: unknown;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
-    const config = [
-      "[server]",
-      `hosts = 127.0.0.1:${port}`,
-      "max_connections = 64",
-      "[auth]",
-      "type = htpasswd",
-      `htpasswd_filename = ${join(dataDir, "users")}`,
-      "htpasswd_encryption = plain",
-      "delay = 0",
-      "[storage]",
-      `filesystem_folder = ${join(dataDir, "collections")}`,
-      "[web]",
-      "type = none",
-      "[logging]",
-      "level = warning",
-      "",
-    ].join("\n");
-    await writeFile(join(dataDir, "config"), config);
-    const started = spawnServer(RADICALE, ["-C", join(dataDir, "config")]);
-    const url = `http://127.0.0.1:${port}/`;
-    try {
-      await waitUntilAnswering("radicale", url, started, options.startTimeoutMs ?? 20_000);
-    } catch (error) {
-      lastError = error;
-      await stopChild(started, 1000);
-      if (addressInUse(started.output())) continue;
-      break;
-    }
-    return {
-      kind: "radicale",
-      url,
-      username,
-      password,
-      principal: `/${username}/`,
-      homes: { calendar: `${url}${username}/`, addressbook: `${url}${username}/` },
-      dataDir,
-      pid: started.child.pid ?? -1,
-      stop: makeStop(started, dataDir, options.keepData ?? false),
-    };
+  const host = await ServerHost.create("radicale", options.keepData);
+  try {
+    const dataDir = host.dir;
+    await writeFile(join(dataDir, "users"), `${username}:${password}\n`, { mode: 0o600 });
+    return await withFreePort(3, async (port) => {
+      const config = [
+        "[server]",
+        `hosts = 127.0.0.1:${port}`,
+        "max_connections = 64",
+        "[auth]",
+        "type = htpasswd",
+        `htpasswd_filename = ${join(dataDir, "users")}`,
+        "htpasswd_encryption = plain",
+        "delay = 0",
+        "[storage]",
+        `filesystem_folder = ${join(dataDir, "collections")}`,
+        "[web]",
+        "type = none",
+        "[logging]",
+        "level = warning",
+        "",
+      ].join("\n");
+      await writeFile(join(dataDir, "config"), config);
+      const started = host.spawn(RADICALE, ["-C", join(dataDir, "config")]);
+      const url = `http://127.0.0.1:${port}/`;
+      await waitOrStop("radicale", url, started, options.startTimeoutMs);
+      return {
+        kind: "radicale" as const,
+        url,
+        username,
+        password,
+        principal: `/${username}/`,
+        homes: { calendar: `${url}${username}/`, addressbook: `${url}${username}/` },
+        ...handle(host, started),
+      };
+    });
+  } catch (error) {
+    await host.stop();
+    throw error;
   }
-  await rm(dataDir, { recursive: true, force: true });
-  throw lastError;
 }
 
 /**
@@ -131,47 +114,48 @@ export async function startRadicale(options: RadicaleOptions = {}): Promise<Test
  */
 export async function startXandikos(options: StartOptions = {}): Promise<TestServer> {
   requireBinary(XANDIKOS, "xandikos");
-  const dataDir = await mkdtemp(join(tmpdir(), "vdirsyncer-xandikos-"));
-  let lastError: unknown;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
-    const started = spawnServer(XANDIKOS, [
-      "-d",
-      dataDir,
-      "--defaults",
-      "--current-user-principal",
-      "/user/",
-      "-l",
-      "127.0.0.1",
-      "-p",
-      String(port),
-    ]);
-    const url = `http://127.0.0.1:${port}/`;
-    try {
-      await waitUntilAnswering("xandikos", url, started, options.startTimeoutMs ?? 20_000);
-    } catch (error) {
-      lastError = error;
-      await stopChild(started, 1000);
-      if (addressInUse(started.output())) continue;
-      break;
-    }
-    return {
-      kind: "xandikos",
-      url,
-      principal: "/user/",
-      homes: { calendar: `${url}user/calendars/`, addressbook: `${url}user/contacts/` },
-      dataDir,
-      pid: started.child.pid ?? -1,
-      stop: makeStop(started, dataDir, options.keepData ?? false),
-    };
+  const host = await ServerHost.create("xandikos", options.keepData);
+  try {
+    return await withFreePort(3, async (port) => {
+      const started = host.spawn(XANDIKOS, [
+        "-d",
+        host.dir,
+        "--defaults",
+        "--current-user-principal",
+        "/user/",
+        "-l",
+        "127.0.0.1",
+        "-p",
+        String(port),
+      ]);
+      const url = `http://127.0.0.1:${port}/`;
+      await waitOrStop("xandikos", url, started, options.startTimeoutMs);
+      return {
+        kind: "xandikos" as const,
+        url,
+        principal: "/user/",
+        homes: { calendar: `${url}user/calendars/`, addressbook: `${url}user/contacts/` },
+        ...handle(host, started),
+      };
+    });
+  } catch (error) {
+    await host.stop();
+    throw error;
   }
-  await rm(dataDir, { recursive: true, force: true });
-  throw lastError;
 }
 
 /** Starts the named server with default options. */
 export function startServer(kind: ServerKind, options: StartOptions = {}): Promise<TestServer> {
-  return kind === "radicale" ? startRadicale(options) : startXandikos(options);
+  switch (kind) {
+    case "radicale":
+      return startRadicale(options);
+    case "xandikos":
+      return startXandikos(options);
+    case "cyrus":
+      return startCyrus(options);
+    case "davical":
+      return startDavical(options);
+  }
 }
 
 /** The `Authorization` header for a server's test user, or `{}` when it has no auth. */

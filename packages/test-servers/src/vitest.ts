@@ -1,10 +1,10 @@
 import { inject } from "vitest";
-import { type ServerKind, startRadicale, startXandikos, type TestServer } from "./servers.ts";
+import { SERVER_KINDS, type ServerKind, startServer, type TestServer } from "./servers.ts";
 
 /** What a test sees of a server started by {@link setupServers}: everything but `stop()`. */
 export type ServerInfo = Omit<TestServer, "stop">;
 
-/** The servers one test project shares, keyed by kind. */
+/** The servers a test run shares, keyed by kind. */
 export type TestServers = Record<ServerKind, ServerInfo>;
 
 declare module "vitest" {
@@ -18,10 +18,49 @@ function info(server: TestServer): ServerInfo {
   return rest;
 }
 
+/** One run's shared server set: started by the first project's global setup, stopped after the last one's. */
+interface SharedSet {
+  users: number;
+  servers: Promise<TestServer[]>;
+}
+
+// Every project's global setup runs in the same vitest process, before any test, but through its own module
+// runner, so module state is per project: the shared set lives on globalThis.
+const SHARED = Symbol.for("@vdirsyncer/test-servers/shared-set");
+type WithShared = typeof globalThis & { [SHARED]?: SharedSet };
+
+async function startAll(): Promise<TestServer[]> {
+  const begin = performance.now();
+  const times: string[] = [];
+  const results = await Promise.allSettled(
+    SERVER_KINDS.map(async (kind) => {
+      const t0 = performance.now();
+      const server = await startServer(kind);
+      times.push(`${kind} ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      return server;
+    }),
+  );
+  const started = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  const failed = results.flatMap((r, i) =>
+    r.status === "rejected" ? [[SERVER_KINDS[i], r.reason] as const] : [],
+  );
+  if (failed.length > 0) {
+    await Promise.all(started.map((s) => s.stop()));
+    const [kind, reason] = failed[0] as readonly [ServerKind, unknown];
+    const message = reason instanceof Error ? reason.message : String(reason);
+    throw new Error(`The test server ${kind} did not start: ${message}`, { cause: reason });
+  }
+  const total = ((performance.now() - begin) / 1000).toFixed(1);
+  // One line per run, so that CI logs show what starting the servers cost.
+  console.log(`[test-servers] ${SERVER_KINDS.length} servers started in ${total} s (${times.join(", ")})`);
+  return started;
+}
+
 /**
- * A vitest `globalSetup`: starts Radicale and Xandikos once per test project, hands their URLs to the tests
- * (`inject("vdirsyncerTestServers")`, or {@link testServers}; also the env vars `VDIRSYNCER_TEST_RADICALE_URL`
- * and `VDIRSYNCER_TEST_XANDIKOS_URL`) and returns the teardown that stops both.
+ * A vitest `globalSetup`: starts Radicale, Xandikos, Cyrus and DAViCal once per `vitest run` (however many
+ * projects list this setup, they share one set), hands their URLs to the tests (`inject("vdirsyncerTestServers")`,
+ * or {@link testServers}; also `VDIRSYNCER_TEST_<KIND>_URL`) and returns the teardown; the last project's
+ * teardown stops them.
  *
  * Re-export it from a `test/global-setup.ts` of your own and list that file in `globalSetup`.
  * Tests sharing these servers MUST each create their own collections.
@@ -30,23 +69,34 @@ function info(server: TestServer): ServerInfo {
 export async function setupServers(project: {
   provide: (key: "vdirsyncerTestServers", value: TestServers) => void;
 }): Promise<() => Promise<void>> {
-  const [radicale, xandikos] = await Promise.allSettled([startRadicale(), startXandikos()]);
-  const started = [radicale, xandikos].flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
-  const teardown = async () => {
-    await Promise.all(started.map((s) => s.stop()));
+  const g = globalThis as WithShared;
+  const shared = g[SHARED] ?? { users: 0, servers: startAll() };
+  g[SHARED] = shared;
+  shared.users++;
+  let released = false;
+  const release = async () => {
+    if (released) return;
+    released = true;
+    shared.users--;
+    if (shared.users > 0) return;
+    if (g[SHARED] === shared) delete g[SHARED];
+    const servers = await shared.servers.catch(() => [] as TestServer[]);
+    await Promise.all(servers.map((s) => s.stop()));
   };
-  if (radicale.status === "rejected" || xandikos.status === "rejected") {
-    await teardown();
-    throw radicale.status === "rejected" ? radicale.reason : (xandikos as PromiseRejectedResult).reason;
+  let list: TestServer[];
+  try {
+    list = await shared.servers;
+  } catch (error) {
+    await release();
+    throw error;
   }
-  const servers: TestServers = { radicale: info(radicale.value), xandikos: info(xandikos.value) };
+  const servers = Object.fromEntries(list.map((s) => [s.kind, info(s)])) as TestServers;
   project.provide("vdirsyncerTestServers", servers);
-  process.env.VDIRSYNCER_TEST_RADICALE_URL = servers.radicale.url;
-  process.env.VDIRSYNCER_TEST_XANDIKOS_URL = servers.xandikos.url;
-  return teardown;
+  for (const s of list) process.env[`VDIRSYNCER_TEST_${s.kind.toUpperCase()}_URL`] = s.url;
+  return release;
 }
 
-/** Inside a test: the servers {@link setupServers} started for this project. */
+/** Inside a test: the servers {@link setupServers} started for this run. */
 export function testServers(): TestServers {
   const servers = inject("vdirsyncerTestServers");
   if (!servers) {
@@ -57,20 +107,23 @@ export function testServers(): TestServers {
   return servers;
 }
 
-/** One of the two real servers a storage plugin's tests run against, with the options that reach its root. */
+/** One of the real servers a storage plugin's tests run against, with the options that reach its DAV root. */
 export interface ServerCase {
   name: ServerKind;
   options: { url: string; username?: string; password?: string };
 }
 
-/** Radicale (htpasswd auth) and Xandikos (no auth), as started by {@link setupServers}, as plugin options. */
+/**
+ * Radicale (htpasswd auth), Xandikos (no auth), Cyrus and DAViCal (both `test`/`test`), as started by
+ * {@link setupServers}, as plugin options.
+ */
 export function serverCases(): ServerCase[] {
   const servers = testServers();
   const auth = (s: ServerInfo) =>
     s.username !== undefined && s.password !== undefined
       ? { username: s.username, password: s.password }
       : {};
-  return (["radicale", "xandikos"] as const).map((name) => ({
+  return SERVER_KINDS.map((name) => ({
     name,
     options: { url: servers[name].url, ...auth(servers[name]) },
   }));
