@@ -3,10 +3,9 @@
  */
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { homedir } from "node:os";
 import { extname } from "node:path";
 import { isVdirsyncerError, UserError } from "@vdirsyncer/core";
-import { expandPath, pyJoin } from "@vdirsyncer/core/compat";
+import { expandPath, homeDirectory, pyJoin } from "@vdirsyncer/core/compat";
 import { cosmiconfig, defaultLoaders } from "cosmiconfig";
 import type { Config } from "./model.ts";
 import { parseConfig, parseUserConfig } from "./validate.ts";
@@ -66,7 +65,7 @@ export function findConfigFile(options: FindConfigOptions): string {
   if (options.explicit !== undefined) return options.explicit;
   const fromEnv = options.env.VDIRSYNCER_CONFIG;
   if (fromEnv !== undefined) return fromEnv;
-  const home = options.home ?? options.env.HOME ?? homedir();
+  const home = options.home ?? homeDirectory(options.env);
   const legacy = expandPath("~/.vdirsyncer/config", { home });
   if (existsSync(legacy)) return legacy;
   const xdg = options.env.XDG_CONFIG_HOME ?? expandPath("~/.config/", { home });
@@ -158,7 +157,7 @@ function fromCosmiconfig(loaded: unknown, fname: string, home: string): Config {
  */
 export async function loadConfig(options: LoadConfigOptions = {}): Promise<Config> {
   const env = options.env ?? process.env;
-  const home = options.home ?? env.HOME ?? homedir();
+  const home = options.home ?? homeDirectory(env);
   const cwd = options.cwd ?? process.cwd();
   const given = options.path ?? env.VDIRSYNCER_CONFIG;
   const fname = findConfigFile({ explicit: options.path, env, home });

@@ -1,7 +1,7 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { expandPath, expandUser, pyDirname, pyJoin, pyNormpath } from "../src/compat/index.ts";
+import { expandPath, expandUser, homeDirectory, pyDirname, pyJoin, pyNormpath } from "../src/compat/index.ts";
 import { runPython } from "./python.ts";
 
 const PATHS = [
@@ -102,5 +102,13 @@ print(json.dumps(out))
     expect(expandPath("~/a/../b", { home: "/h", absolute: true })).toBe("/h/b");
     expect(expandPath("/a/b/../c.ics", { absolute: true })).toBe("/a/c.ics");
     expect(expandPath("rel/x", { home: "/h" })).toBe("rel/x");
+  });
+});
+
+describe("homeDirectory()", () => {
+  it("takes HOME from the given environment, even empty, else the account's home", () => {
+    expect(homeDirectory({ HOME: "/x" })).toBe("/x");
+    expect(homeDirectory({ HOME: "" })).toBe("");
+    expect(homeDirectory({})).toBe(homedir());
   });
 });

@@ -5,11 +5,19 @@
 import { homedir } from "node:os";
 import { resolve } from "node:path";
 
+/**
+ * The home directory `~` stands for, as Python decides it: `HOME` from `env` when it is set (even empty), else the
+ * account's home directory.
+ */
+export function homeDirectory(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  return env.HOME ?? homedir();
+}
+
 /** Options of {@link expandUser} and {@link expandPath}. */
 export interface ExpandPathOptions {
   /**
    * The directory `~` stands for. A trailing slash is dropped, as Python does.
-   * @default `$HOME` when it is set (even empty), else the account's home directory
+   * @default {@link homeDirectory}: `$HOME` when it is set (even empty), else the account's home directory
    */
   home?: string;
   /**
@@ -28,7 +36,7 @@ export interface ExpandPathOptions {
  */
 export function expandUser(p: string, options: Pick<ExpandPathOptions, "home"> = {}): string {
   if (p !== "~" && !p.startsWith("~/")) return p;
-  const home = (options.home ?? process.env.HOME ?? homedir()).replace(/\/+$/, "") || "/";
+  const home = (options.home ?? homeDirectory()).replace(/\/+$/, "") || "/";
   return home === "/" && p.length > 1 ? p.slice(1) : home + p.slice(1);
 }
 
