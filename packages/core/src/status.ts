@@ -24,12 +24,28 @@ export interface StatusRow {
 export type Side = "a" | "b";
 
 /**
+ * A write the engine is about to make, recorded durably before the write starts, so that a run killed between the
+ * write and its status row is recognised by the next one instead of read as a conflict.
+ */
+export interface WriteIntent {
+  ident: string;
+  /** The side written. */
+  side: Side;
+  kind: "upload" | "update" | "delete";
+  /** The other side's entry the written item comes from (upload, update); the status row gets it once adopted. */
+  source: SideStatus | null;
+  /** Where the written side held the item before the write, and its etag then (update, delete). */
+  target: { href: string; etag: string | null } | null;
+}
+
+/**
  * The status of one (pair, collection).
  *
- * The engine records each applied action at once, so a killed process leaves a status where every row is either
- * the old one or the new one. `record`/`forget` MAY group writes for a short time (a fraction of a second) to
- * save an fsync per item: a row lost that way describes a write whose result looks the same on both sides, which
- * the next sync re-derives without transfers. `commit` and `setState` MUST be durable when they return.
+ * The engine writes in batches: it records the batch's {@link WriteIntent}s (`intend`, durable), runs the writes,
+ * records each result (`record`/`forget`, which MAY be buffered) and then calls `settle`, which makes the results
+ * durable and drops the intents in one transaction. A killed process leaves rows that are either old or new, plus
+ * the intents of the writes that may have happened, which the next sync resolves from what the storages hold.
+ * `commit`, `intend`, `settle` and `setState` MUST be durable when they return.
  */
 export interface CollectionStatus {
   /** Every row of the stored status. */
@@ -38,8 +54,17 @@ export interface CollectionStatus {
   record(row: StatusRow): void | Promise<void>;
   /** Drops the row of `ident`, if any. */
   forget(ident: string): void | Promise<void>;
-  /** Replaces the whole status with `rows` in one transaction (the end of a sync). */
+  /** Replaces the whole status with `rows` and drops every intent, in one transaction (the end of a sync). */
   commit(rows: Iterable<StatusRow>): void | Promise<void>;
+  /**
+   * Records the intents of the writes about to start, durably. The engine starts no write whose intent could not
+   * be recorded: a throw here stops the sync before the batch.
+   */
+  intend(intents: readonly WriteIntent[]): void | Promise<void>;
+  /** Makes every `record`/`forget` so far durable and drops every intent, in one transaction. */
+  settle(): void | Promise<void>;
+  /** The intents a killed run left: writes that may or may not have happened. */
+  intents(): readonly WriteIntent[] | Promise<readonly WriteIntent[]>;
   /** Our own per-collection state (sync tokens, ctags): kept where vdirsyncer does not look. */
   getState(key: string): string | undefined | Promise<string | undefined>;
   setState(key: string, value: string | undefined): void | Promise<void>;

@@ -1,6 +1,6 @@
 import { InvalidItemError, isVdirsyncerError, VdirsyncerError } from "../errors.ts";
 import type { Item } from "../item/item.ts";
-import type { CollectionStatus, Side, StatusRow, Trash, TrashEntry } from "../status.ts";
+import type { CollectionStatus, Side, StatusRow, Trash, TrashEntry, WriteIntent } from "../status.ts";
 import type { Logger, ReadableCollection, WritableCollection } from "../storage/contract.ts";
 import type { ConflictResolver } from "./conflict.ts";
 import { PartialSyncError, SyncConflictError } from "./errors.ts";
@@ -92,7 +92,7 @@ export async function executePlan(
   done += plan.actions.length - actions.length;
 
   const started = new Set<SyncAction>();
-  await runPool(actions, options.concurrency, async (action) => {
+  const run = async (action: SyncAction) => {
     if (firstError || options.stop?.aborted) return;
     started.add(action);
     try {
@@ -112,7 +112,18 @@ export async function executePlan(
       options.onEvent?.({ type: "action-failed", action, error, done, total });
       fail(error);
     }
-  });
+  };
+  // In batches: the intents of a batch are durable before its first write, and its results (with the intents
+  // dropped) right after its last, so a kill leaves at most one batch of writes to recognise on the next run.
+  const batchSize = Math.max(64, options.concurrency * 8);
+  for (let i = 0; i < actions.length; i += batchSize) {
+    if (firstError || options.stop?.aborted) break;
+    const batch = actions.slice(i, i + batchSize);
+    await options.status.intend(batch.flatMap((action) => intentsOf(action, state)));
+    await runPool(batch, options.concurrency, run);
+    // A buffering storage writes at flush(); the final commit settles its intents with everything else.
+    if (!buffered) await options.status.settle();
+  }
   if (firstError) throw firstError;
   // Stopped: what did not start keeps its old status row, so the next sync plans it again.
   const stopped = actions.filter((a) => !started.has(a));
@@ -143,6 +154,34 @@ function sameRows(rows: readonly StatusRow[], old: ReadonlyMap<string, StatusRow
     if (!before || !sameSide(row.a, before.a) || !sameSide(row.b, before.b)) return false;
   }
   return true;
+}
+
+/** The writes an action may make, as intents; none for a side that is read-only (reverts write nothing). */
+function intentsOf(action: SyncAction, state: ExecutionState): WriteIntent[] {
+  const entry = state.next.get(action.ident);
+  const intent = (side: Side, kind: WriteIntent["kind"]): WriteIntent[] => {
+    if (state.readOnly[side] || (kind === "delete" && state.noDelete[side])) return [];
+    const target = entry?.[side];
+    const source = kind === "delete" ? undefined : entry?.[side === "a" ? "b" : "a"];
+    return [
+      {
+        ident: action.ident,
+        side,
+        kind,
+        source: source ? { ...source } : null,
+        target: kind !== "upload" && target?.href != null ? { href: target.href, etag: target.etag } : null,
+      },
+    ];
+  };
+  switch (action.kind) {
+    case "upload":
+    case "update":
+    case "delete":
+      return intent(action.side, action.kind);
+    case "conflict":
+      // Only a resolved conflict writes, and then possibly on both sides.
+      return action.sameContent || !state.resolver ? [] : [...intent("a", "update"), ...intent("b", "update")];
+  }
 }
 
 function rollback(ident: string, state: ExecutionState): void {

@@ -1,4 +1,4 @@
-import type { CollectionStatus, MetaStatus, StatusRow, Trash, TrashEntry } from "../status.ts";
+import type { CollectionStatus, MetaStatus, StatusRow, Trash, TrashEntry, WriteIntent } from "../status.ts";
 
 function clone(row: StatusRow): StatusRow {
   return { ident: row.ident, a: { ...row.a }, b: { ...row.b } };
@@ -9,6 +9,8 @@ export interface MemoryStatus extends CollectionStatus {
   /** The rows as stored now, by ident. */
   readonly data: Map<string, StatusRow>;
   readonly state: Map<string, string>;
+  /** Intents recorded and not settled yet: what a killed run leaves behind. */
+  readonly pending: WriteIntent[];
 }
 
 /** Creates an in-memory status, optionally filled with `rows`. */
@@ -16,9 +18,11 @@ export function createMemoryStatus(rows: Iterable<StatusRow> = []): MemoryStatus
   const data = new Map<string, StatusRow>();
   for (const row of rows) data.set(row.ident, clone(row));
   const state = new Map<string, string>();
+  const pending: WriteIntent[] = [];
   return {
     data,
     state,
+    pending,
     rows: () => [...data.values()].map(clone),
     record(row) {
       for (const [ident, other] of data) {
@@ -38,7 +42,15 @@ export function createMemoryStatus(rows: Iterable<StatusRow> = []): MemoryStatus
     commit(rows) {
       data.clear();
       for (const row of rows) data.set(row.ident, clone(row));
+      pending.length = 0;
     },
+    intend(intents) {
+      pending.push(...intents.map((i) => structuredClone(i)));
+    },
+    settle() {
+      pending.length = 0;
+    },
+    intents: () => pending.map((i) => structuredClone(i)),
     getState: (key) => state.get(key),
     setState(key, value) {
       if (value === undefined) state.delete(key);

@@ -1,7 +1,7 @@
 import { InvalidItemError, type VdirsyncerError } from "../errors.ts";
 import { Component } from "../item/component.ts";
 import type { Item } from "../item/item.ts";
-import type { Side, StatusRow } from "../status.ts";
+import type { Side, StatusRow, WriteIntent } from "../status.ts";
 import type { Logger, ReadableCollection, WritableCollection } from "../storage/contract.ts";
 import { ensureHosted } from "../storage/host.ts";
 import { toConflictResolver } from "./conflict.ts";
@@ -32,6 +32,44 @@ export function checkItem(item: Item): string | undefined {
     return err instanceof Error ? err.message : String(err);
   }
   return "it is not an iCalendar or vCard object";
+}
+
+/**
+ * Resolves the intents a killed run left: a write that happened (the item is on the written side with no row after
+ * an upload, or its etag moved after an update) gets the row that run would have recorded, built from what the
+ * written side holds now and the source version the intent names, so the next plan neither re-sends it nor reads a
+ * server's rewrite of it as a change on both sides. A write that did not happen is left to the plan. Deletions need
+ * nothing (gone on both sides is a plain row drop), nor do idents written on both sides (a resolved conflict,
+ * resolved again).
+ * @returns the rows adopted (also set in `old`)
+ */
+export function resolveIntents(
+  intents: readonly WriteIntent[],
+  old: Map<string, StatusRow>,
+  entries: Record<Side, ReadonlyMap<string, SideEntry>>,
+): StatusRow[] {
+  const sides = new Map<string, Set<Side>>();
+  for (const i of intents) sides.set(i.ident, (sides.get(i.ident) ?? new Set()).add(i.side));
+  const adopted: StatusRow[] = [];
+  for (const intent of intents) {
+    if (intent.kind === "delete" || intent.source === null) continue;
+    if ((sides.get(intent.ident)?.size ?? 0) > 1) continue;
+    const now = entries[intent.side].get(intent.ident);
+    if (now === undefined) continue;
+    const row = old.get(intent.ident);
+    const happened =
+      intent.kind === "upload" ? row === undefined : row !== undefined && now.etag !== intent.target?.etag;
+    if (!happened) continue;
+    const written = { ...now };
+    const source = { ...intent.source };
+    const next: StatusRow =
+      intent.side === "a"
+        ? { ident: intent.ident, a: written, b: source }
+        : { ident: intent.ident, a: source, b: written };
+    old.set(intent.ident, next);
+    adopted.push(next);
+  }
+  return adopted;
 }
 
 /**
@@ -152,6 +190,19 @@ export async function syncCollection(options: SyncOptions): Promise<SyncReport> 
     for (const side of SIDES) {
       entries[side].set(ident, { ...row[side] });
       items[side].delete(ident);
+    }
+  }
+
+  // A killed run may have written without recording it: resolve its intents from what the sides hold now.
+  const intents = await options.status.intents();
+  if (intents.length > 0) {
+    const adopted = resolveIntents(intents, old, entries);
+    log.info(
+      `Found ${intents.length} write(s) of an interrupted run; ${adopted.length} had happened and are recorded now.`,
+    );
+    if (!options.dryRun) {
+      for (const row of adopted) await options.status.record(row);
+      await options.status.settle();
     }
   }
 
