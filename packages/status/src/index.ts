@@ -1,5 +1,6 @@
 export { PythonFloat, type PythonJsonOptions, pythonJsonDumps } from "@vdirsyncer/core/compat";
 export * from "./discovery-cache.ts";
+export { lockedError, STATUS_LOCKED } from "./errors.ts";
 export {
   loadJsonStatus,
   STATUS_DIR_MODE,
@@ -9,7 +10,10 @@ export {
   statusFilePath,
   statusName,
 } from "./files.ts";
+export * from "./legacy-status.ts";
 export * from "./lock.ts";
 export * from "./meta-status.ts";
+export * from "./open-status.ts";
+export { SCHEMA_VERSION } from "./sqlite-db.ts";
 export * from "./sqlite-status.ts";
 export * from "./trash.ts";

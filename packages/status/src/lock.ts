@@ -8,7 +8,8 @@ import { randomBytes } from "node:crypto";
 import { closeSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
-import { type Logger, VdirsyncerError } from "@vdirsyncer/core";
+import type { Logger } from "@vdirsyncer/core";
+import { lockedError } from "./errors.ts";
 import { prepareStatusPath, STATUS_FILE_MODE, statusFilePath } from "./files.ts";
 
 /** Options of {@link lockPair}. */
@@ -149,7 +150,7 @@ function installExitHook(): void {
  * If another live process (or this one) holds it, polls until it is released, at most `waitMs`. A lock whose
  * process is dead is stale and taken over with a warning. The caller MUST call `release()` when the sync
  * ends; the lock is also removed when the process exits normally.
- * @throws {VdirsyncerError} `LOCKED` when the lock is still held after `waitMs`
+ * @throws {VdirsyncerError} `status/LOCKED` when the lock is still held after `waitMs`
  */
 export async function lockPair(statusPath: string, pair: string, opts: LockOptions = {}): Promise<PairLock> {
   const waitMs = opts.waitMs ?? 5000;
@@ -193,17 +194,12 @@ export async function lockPair(statusPath: string, pair: string, opts: LockOptio
     if (Date.now() >= deadline) {
       const who = holder === undefined ? "another process" : `process ${holder.pid}`;
       const since = holder === undefined ? "" : ` since ${holder.started}`;
-      throw new VdirsyncerError(
-        "LOCKED",
-        `Pair ${pair} is being synced by ${who}${since} (lock file ${path}).`,
-        {
-          hint:
-            holder === undefined || holder.hostname === hostname()
-              ? `Wait for that sync to finish; if no vdirsyncer is running, delete ${path}.`
-              : `Wait for the sync on ${holder.hostname} to finish; if none is running there, delete ${path}.`,
-          context: { location: path },
-        },
-      );
+      throw lockedError(`Pair ${pair} is being synced by ${who}${since} (lock file ${path}).`, path, {
+        hint:
+          holder === undefined || holder.hostname === hostname()
+            ? `Wait for that sync to finish; if no vdirsyncer is running, delete ${path}.`
+            : `Wait for the sync on ${holder.hostname} to finish; if none is running there, delete ${path}.`,
+      });
     }
     await sleep(Math.min(pollMs, Math.max(1, deadline - Date.now())));
   }

@@ -1,7 +1,8 @@
 /**
  * The `.metadata` file: the last synced value of each metadata key, as vdirsyncer's metasync keeps it.
  */
-import type { Logger, MetaStatus } from "@vdirsyncer/core";
+import type { Logger } from "@vdirsyncer/core";
+import type { MetaStatus } from "@vdirsyncer/core/engine";
 import { loadJsonStatus, saveJsonStatus, statusFilePath } from "./files.ts";
 
 /** Options of {@link openMetaStatus}. */

@@ -9,7 +9,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import type { Side, Trash, TrashEntry } from "@vdirsyncer/core";
+import type { Side, Trash, TrashEntry } from "@vdirsyncer/core/engine";
 import { STATUS_DIR_MODE, STATUS_FILE_MODE } from "./files.ts";
 
 /** The directory under `status_path` that holds the trash. */

@@ -5,6 +5,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { isVdirsyncerError, type VdirsyncerError } from "@vdirsyncer/core";
 import { describe, expect, it } from "vitest";
+import { STATUS_LOCKED } from "../src/errors.ts";
 import { lockPair } from "../src/lock.ts";
 import { collectingLog, firstLine, tempDir } from "./helpers.ts";
 
@@ -12,10 +13,10 @@ async function lockError(p: Promise<unknown>): Promise<VdirsyncerError> {
   try {
     await p;
   } catch (err) {
-    if (isVdirsyncerError(err, "LOCKED")) return err;
+    if (isVdirsyncerError(err, STATUS_LOCKED)) return err;
     throw err;
   }
-  throw new Error("expected a LOCKED error");
+  throw new Error("expected a status/LOCKED error");
 }
 
 /** A pid that is certainly not running: a child that has exited. */

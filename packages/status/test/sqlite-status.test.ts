@@ -3,15 +3,13 @@ import { once } from "node:events";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { isVdirsyncerError, type StatusRow } from "@vdirsyncer/core";
+import { isVdirsyncerError } from "@vdirsyncer/core";
+import type { StatusRow, WriteIntent } from "@vdirsyncer/core/engine";
 import { describe, expect, it } from "vitest";
-import {
-  fromLegacyStatus,
-  GROUP_MS,
-  GROUP_ROWS,
-  openCollectionStatus,
-  toLegacyStatus,
-} from "../src/sqlite-status.ts";
+import { STATUS_LOCKED } from "../src/errors.ts";
+import { fromLegacyStatus, toLegacyStatus } from "../src/legacy-status.ts";
+import { openCollectionStatus } from "../src/open-status.ts";
+import { GROUP_MS, GROUP_ROWS } from "../src/sqlite-status.ts";
 import { collectingLog, firstLine, PYTHON, python, tempDir } from "./helpers.ts";
 
 const row = (ident: string, hrefA: string | null, hrefB: string | null, hash = `h-${ident}`): StatusRow => ({
@@ -179,6 +177,72 @@ print(list(s.iter_old()), s.get_a("x").to_status(), s.get_b("x").to_status())`,
     );
   });
 
+  it("keeps write intents durably until settle or commit, in a table vdirsyncer ignores", () => {
+    const dir = tempDir();
+    const intents: WriteIntent[] = [
+      {
+        ident: "up",
+        side: "b",
+        kind: "upload",
+        source: { href: "up.ics", hash: "h-up", etag: "e-up" },
+        target: null,
+      },
+      {
+        ident: "ünï",
+        side: "a",
+        kind: "update",
+        source: { href: null, hash: "h", etag: null },
+        target: { href: "ü.ics", etag: null },
+      },
+      { ident: "gone", side: "a", kind: "delete", source: null, target: { href: "g.ics", etag: "e-g" } },
+    ];
+    const s = openCollectionStatus(dir, "p", "c");
+    expect(s.intents()).toEqual([]);
+    s.record(row("x", "x.ics", "y.ics"));
+    s.intend(intents);
+    // A killed run: the process ends without settle(); the intents and the row queued before them survive.
+    s.close();
+    const again = openCollectionStatus(dir, "p", "c");
+    expect(again.intents()).toEqual(intents);
+    expect(again.rows().map((r) => r.ident)).toEqual(["x"]);
+    // vdirsyncer opens the file as its own meanwhile.
+    const out = python(
+      `import sys
+from vdirsyncer.sync.status import SqliteStatus
+print(list(SqliteStatus(sys.argv[1]).iter_old()))`,
+      join(dir, "p", "c.items"),
+    );
+    expect(out.trim()).toBe("['x']");
+    again.record(row("up", "up.ics", "up.ics"));
+    again.settle();
+    expect(again.intents()).toEqual([]);
+    expect(
+      again
+        .rows()
+        .map((r) => r.ident)
+        .sort(),
+    ).toEqual(["up", "x"]);
+    again.intend(intents.slice(0, 1));
+    again.commit([row("x", "x.ics", "y.ics")]);
+    expect(again.intents()).toEqual([]);
+    again.close();
+  });
+
+  it("names the file when a stored intent cannot be read", () => {
+    const dir = tempDir();
+    const s = openCollectionStatus(dir, "p", "c");
+    s.intend([{ ident: "i", side: "a", kind: "delete", source: null, target: null }]);
+    s.close();
+    const db = new DatabaseSync(join(dir, "p", "c.items"));
+    db.exec(`UPDATE vdirsyncer_ts_intents SET intent = '{"ident": 1}'`);
+    db.close();
+    const again = openCollectionStatus(dir, "p", "c");
+    expect(() => again.intents()).toThrow(
+      `The status file ${join(dir, "p", "c.items")} holds a write intent`,
+    );
+    again.close();
+  });
+
   it("writes a file that vdirsyncer reads back, unicode and NULLs included", () => {
     const dir = tempDir();
     const rows = [
@@ -294,7 +358,7 @@ print(json.dumps(dict(SqliteStatus(sys.argv[1]).to_legacy_status())))`,
     expect(() => openCollectionStatus(dir, "q", null)).toThrow(/schema this version does not know/);
   });
 
-  it("gives a LOCKED error naming the file while a Python vdirsyncer holds its transaction", async () => {
+  it("gives a status/LOCKED error naming the file while a Python vdirsyncer holds its transaction", async () => {
     const dir = tempDir();
     const s = openCollectionStatus(dir, "p", null, { busyTimeoutMs: 200 });
     const path = join(dir, "p.items");
@@ -319,7 +383,7 @@ c.execute("BEGIN EXCLUSIVE TRANSACTION"); print("locked", flush=True); sys.stdin
       } catch (e) {
         err = e;
       }
-      expect(isVdirsyncerError(err, "LOCKED")).toBe(true);
+      expect(isVdirsyncerError(err, STATUS_LOCKED)).toBe(true);
       expect((err as Error).message).toBe(`The status file ${path} is locked by another process.`);
       expect(() => openCollectionStatus(dir, "p", null, { busyTimeoutMs: 100 })).toThrow(
         /is locked by another process/,

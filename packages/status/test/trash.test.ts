@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
-import type { TrashEntry } from "@vdirsyncer/core";
+import type { TrashEntry } from "@vdirsyncer/core/engine";
 import { describe, expect, it } from "vitest";
 import { createDiskTrash, listTrash } from "../src/trash.ts";
 import { tempDir } from "./helpers.ts";

@@ -4,10 +4,11 @@
  */
 import { cpSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Item, type StatusRow } from "@vdirsyncer/core";
+import { Item } from "@vdirsyncer/core";
+import type { StatusRow } from "@vdirsyncer/core/engine";
 import { describe, expect, it } from "vitest";
 import { discoveryCacheKey, readDiscoveryCache, writeDiscoveryCache } from "../src/discovery-cache.ts";
-import { openCollectionStatus } from "../src/sqlite-status.ts";
+import { openCollectionStatus } from "../src/open-status.ts";
 import { tempDir } from "./helpers.ts";
 
 const FIXTURE = join(import.meta.dirname, "fixtures", "vdirsyncer-0.19");

@@ -6,6 +6,10 @@
  */
 import { resolve } from "node:path";
 import {
+  type CollectionRef,
+  createStorage,
+  type HostedCollection,
+  type JsonValue,
   type Logger,
   type Side,
   type StorageDefinition,
@@ -14,13 +18,12 @@ import {
   syncCollection,
   UserError,
   type VdirsyncerError,
-  type WritableCollection,
-} from "@vdirsyncer/core";
+} from "@vdirsyncer/core/engine";
 import filesystem from "@vdirsyncer/storage-filesystem";
 import singlefile from "@vdirsyncer/storage-singlefile";
 import { discoveryCacheKey, readDiscoveryCache } from "../../src/discovery-cache.ts";
 import { lockPair } from "../../src/lock.ts";
-import { openCollectionStatus } from "../../src/sqlite-status.ts";
+import { openCollectionStatus } from "../../src/open-status.ts";
 import { createDiskTrash } from "../../src/trash.ts";
 
 /** A `[storage NAME]` section as written in the config file (values before any expansion). */
@@ -138,28 +141,36 @@ function counting<C extends object>(target: C, calls: CallCounts): C {
   });
 }
 
-/** Opens one side's collection from its section merged with the cached delta, as vdirsyncer's CLI does. */
+/**
+ * Opens one side's collection as vdirsyncer's CLI does: the storage is made from the section, and the collection
+ * is opened from the cached delta (`{collection, path}` → `{id, config: {path}}`), as the command does.
+ */
 async function openSide(
   root: string,
   instance: string,
-  merged: Record<string, unknown>,
+  section: StorageSection,
+  delta: Record<string, unknown>,
   log: Logger,
-): Promise<WritableCollection> {
-  const { type, collection: _collection, instance_name: _instance, ...options } = merged;
+): Promise<HostedCollection> {
+  const { type, collection: _collection, instance_name: _instance, ...options } = section;
   const definition = DEFINITIONS[String(type)];
   if (!definition) throw new UserError(`Storage type ${String(type)} is not supported by these tests.`);
   // Storage paths are relative to vdirsyncer's working directory, which the tests make the root.
-  if (typeof options.path === "string") options.path = resolve(root, options.path);
-  const checked = await definition.options["~standard"].validate(options);
+  const rooted = (values: Record<string, unknown>) =>
+    typeof values.path === "string" ? { ...values, path: resolve(root, values.path) } : values;
+  const checked = await definition.options["~standard"].validate(rooted(options));
   if (checked.issues) {
     throw new UserError(`Invalid options for ${instance}.`, {
       problems: checked.issues.map((i) => i.message),
     });
   }
-  const ctx = { instance, log, fetch: globalThis.fetch, signal: new AbortController().signal };
-  const storage = await definition.create(checked.value, ctx);
-  // After the merge `path` already points at the collection itself.
-  return (await storage.open(null)) as WritableCollection;
+  const storage = await createStorage(definition, checked.value, { instance, log });
+  const { collection, ...config } = delta;
+  const ref: CollectionRef | null =
+    typeof collection === "string"
+      ? { id: collection, config: JSON.parse(JSON.stringify(rooted(config))) as Record<string, JsonValue> }
+      : null;
+  return storage.open(ref);
 }
 
 /**
@@ -202,10 +213,10 @@ export async function syncPair(options: SyncPairOptions): Promise<PairRun> {
       const sides = {} as Record<Side, SyncSide>;
       for (const [i, side] of (["a", "b"] as const).entries()) {
         const instance = p[side];
-        const merged = { ...storageSection(config, instance), ...deltas[i] };
-        const collection = merged.collection;
+        const delta = deltas[i] ?? {};
+        const collection = delta.collection;
         const sideName = typeof collection === "string" ? `${instance}/${collection}` : instance;
-        const opened = await openSide(root, sideName, merged, log);
+        const opened = await openSide(root, sideName, storageSection(config, instance), delta, log);
         sides[side] = { name: sideName, collection: counting(opened, calls[side]) };
       }
       const status = openCollectionStatus(statusPath, pair, name, { log });

@@ -5,10 +5,11 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, posix } from "node:path";
-import { Item, type StatusRow } from "@vdirsyncer/core";
+import { Item } from "@vdirsyncer/core";
+import type { StatusRow } from "@vdirsyncer/core/engine";
 import { etagOf } from "@vdirsyncer/storage-filesystem";
 import { writeDiscoveryCache } from "../../src/discovery-cache.ts";
-import { openCollectionStatus } from "../../src/sqlite-status.ts";
+import { openCollectionStatus } from "../../src/open-status.ts";
 import { type InteropConfig, pairCacheKey, renderConfig } from "./pair.ts";
 
 export const VDIRSYNCER = "/usr/bin/vdirsyncer";
