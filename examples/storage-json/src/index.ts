@@ -1,21 +1,28 @@
 /**
  * An example third-party storage plugin: a whole collection in one JSON file, `{ "items": { href: { etag, raw } } }`.
  *
- * It shows the whole contract in one file: options validated by a Standard Schema (zod here), capabilities written
- * out in full, the errors the engine relies on, and atomic writes. Config: `type = "json"`, `path = "~/cal.json"`.
+ * It shows the contract in one file: options validated by a Standard Schema (zod here), capabilities written out
+ * in full, open() from a ref's config, the one rule for a missing file, a clear error for a corrupt one, and
+ * atomic writes. Every write reads the file, changes it and writes it back whole; that is safe because the
+ * definition declares no `concurrency`, so the host runs one call at a time on each instance.
+ *
+ * Config: `type = "json"`, `path = "~/calendar.json"`. With `collections = ["work"]`, the collection `work` is
+ * the file `work.json` in the folder of `path`.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { link, readFile, rename, stat, unlink, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
-import { resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import {
   AlreadyExistsError,
   CollectionNotFoundError,
+  type CollectionRef,
   defineStorage,
   InvalidItemError,
+  InvalidResponseError,
   Item,
-  isVdirsyncerError,
   NotFoundError,
+  UserError,
   type WritableCollection,
   WrongEtagError,
 } from "@vdirsyncer/core";
@@ -37,7 +44,11 @@ function etagOf(raw: string): string {
   return `"${createHash("sha256").update(raw).digest("hex").slice(0, 32)}"`;
 }
 
-/** Reads the file; a missing file means the collection does not exist. */
+/**
+ * Reads the file.
+ * @throws {CollectionNotFoundError} the file does not exist
+ * @throws {InvalidResponseError} the file is not this plugin's JSON; nothing is written over it
+ */
 async function load(path: string): Promise<Stored> {
   let text: string;
   try {
@@ -46,15 +57,28 @@ async function load(path: string): Promise<Stored> {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new CollectionNotFoundError(path);
     throw err;
   }
+  let items: unknown;
   try {
-    const parsed = JSON.parse(text) as { items?: Stored };
-    return parsed.items ?? {};
+    items = (JSON.parse(text) as { items?: unknown }).items;
   } catch (err) {
-    throw new InvalidItemError(`${path} is not valid JSON: ${(err as Error).message}`, {
-      location: path,
-      cause: err,
-    });
+    throw corrupt(path, `it is not valid JSON (${(err as Error).message})`, err);
   }
+  const valid =
+    typeof items === "object" &&
+    items !== null &&
+    Object.values(items).every(
+      (e) => typeof e === "object" && e !== null && typeof e.etag === "string" && typeof e.raw === "string",
+    );
+  if (!valid) throw corrupt(path, 'it has no "items" object of { etag, raw } entries');
+  return items as Stored;
+}
+
+function corrupt(path: string, why: string, cause?: unknown): InvalidResponseError {
+  return new InvalidResponseError(`The collection file ${path} cannot be read: ${why}.`, {
+    cause,
+    context: { location: path },
+    hint: `Restore ${path} from a backup or fix it by hand; vdirsyncer did not write to it.`,
+  });
 }
 
 /** Writes the file atomically: a temporary file in the same folder, then a rename over the old one. */
@@ -62,6 +86,19 @@ async function save(path: string, items: Stored): Promise<void> {
   const tmp = `${path}.${randomUUID()}.tmp`;
   await writeFile(tmp, `${JSON.stringify({ items }, null, 2)}\n`, { mode: 0o600 });
   await rename(tmp, path);
+}
+
+/** Creates the file with no items unless it exists: written aside, then linked into place, which fails if taken. */
+async function createFile(path: string): Promise<void> {
+  const tmp = `${path}.${randomUUID()}.tmp`;
+  await writeFile(tmp, `${JSON.stringify({ items: {} }, null, 2)}\n`, { mode: 0o600 });
+  try {
+    await link(tmp, path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+  } finally {
+    await unlink(tmp);
+  }
 }
 
 function openFile(path: string): WritableCollection {
@@ -79,6 +116,7 @@ function openFile(path: string): WritableCollection {
     },
     async get(href) {
       const entry = (await current(href))[href]!;
+      // The stored text is the item, unchanged: never re-serialised, so its hash stays what was uploaded.
       return { href, etag: entry.etag, item: new Item(entry.raw) };
     },
     async upload(item) {
@@ -113,25 +151,39 @@ export const json = defineStorage({
   capabilities: {
     readOnly: false,
     discover: false,
-    createCollection: false,
+    createCollection: true,
     metadata: [],
     ctag: false,
     syncToken: false,
     batchGet: false,
+    watch: false,
+    // No `concurrency`: one call at a time per instance, which the read-change-write above needs.
   },
   options: Options,
   create: (options) => {
-    const path = expand(options.path);
+    const configured = expand(options.path);
+    // A ref's config holds the options that differ for its collection: here `path`; absent means the configured one.
+    const fileOf = (ref: CollectionRef | null): string =>
+      ref !== null && typeof ref.config.path === "string" ? expand(ref.config.path) : configured;
     return {
-      // A fresh location is an empty collection: the file is created on first use.
-      open: async () => {
+      async open(ref) {
+        const path = fileOf(ref);
         try {
-          await load(path);
+          if (!(await stat(path)).isFile()) throw new UserError(`${path} is not a file.`);
         } catch (err) {
-          if (!isVdirsyncerError(err, "COLLECTION_NOT_FOUND")) throw err;
-          await save(path, {});
+          if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new CollectionNotFoundError(path);
+          throw err;
         }
         return openFile(path);
+      },
+      async createCollection(id) {
+        const path = id === null ? configured : join(dirname(configured), `${encodeURIComponent(id)}.json`);
+        await createFile(path);
+        return {
+          id: id ?? basename(path, ".json"),
+          href: path,
+          config: id === null ? {} : { path },
+        };
       },
     };
   },
