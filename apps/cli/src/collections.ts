@@ -1,6 +1,6 @@
 /**
- * A pair's collections: discovery and expansion of `collections` (spec/config.md §5.3, vdirsyncer's
- * `cli/discover.py`), and the discovery cache that `sync` and `metasync` read.
+ * A pair's collections: discovery and expansion of `collections` (as vdirsyncer's `discover` does), and the
+ * discovery cache that `sync` and `metasync` read.
  */
 import { resolve } from "node:path";
 import type { CollectionEntry, JsonValue, PairSection } from "@vdirsyncer/config";
@@ -13,9 +13,13 @@ import {
   writeDiscoveryCache,
 } from "@vdirsyncer/status";
 import type { AppContext } from "./context.ts";
-import { buildStorage, createCollectionFor, openCollection, type StorageArgs } from "./storages.ts";
+import { createCollectionFor, openCollection, type StorageArgs } from "./storages.ts";
 
-/** One collection of a pair: its name (`null` for the configured locations) and each side's arguments. */
+/**
+ * One collection of a pair: its name in the status (`null` for the configured locations) and each side's delta
+ * from the discovery cache (`{collection: "work", path: …}`, keys equal to the section's left out), from which the
+ * side is opened as `open({id: collection, config: rest})`.
+ */
 export interface PairCollection {
   name: string | null;
   a: StorageArgs;
@@ -66,8 +70,8 @@ export async function cachedCollections(ctx: AppContext, resolved: ResolvedPair)
   }
   return cache.collections.map(([collection, [deltaA, deltaB]]) => ({
     name: collection,
-    a: { ...resolved.a, ...(deltaA as StorageArgs) },
-    b: { ...resolved.b, ...(deltaB as StorageArgs) },
+    a: { ...(deltaA as StorageArgs) },
+    b: { ...(deltaB as StorageArgs) },
   }));
 }
 
@@ -89,12 +93,14 @@ class Discovered {
   }
 
   async #discover(): Promise<Map<string, StorageArgs>> {
-    const built = await buildStorage(this.#ctx, { ...this.#section });
+    const storage = await this.#ctx.storages.section(this.#section);
     const found = new Map<string, StorageArgs>();
-    // vdirsyncer: a storage that cannot discover has no collections (NotImplementedError → {}).
-    if (!built.storage.discover) return found;
-    for await (const info of built.storage.discover()) {
-      found.set(info.id, { collection: info.id, ...((info.config ?? {}) as Record<string, JsonValue>) });
+    // vdirsyncer: a storage that cannot discover has no collections (NotImplementedError → {}); the hosted
+    // storage yields nothing then.
+    for await (const info of storage.hosted.discover()) {
+      const config = { ...(info.config as Record<string, JsonValue>) };
+      delete config.collection;
+      found.set(info.id, { collection: info.id, ...config });
     }
     return found;
   }
@@ -123,7 +129,8 @@ async function printCollections(
     [...found].map(async ([name, delta]) => {
       let displayname: string | undefined;
       try {
-        const opened = await openCollection(ctx, section, delta, { create: false });
+        const storage = await ctx.storages.section(section);
+        const opened = await openCollection(ctx, storage, delta, { create: false });
         displayname = await opened.collection.getMeta?.("displayname");
       } catch {
         displayname = undefined;
@@ -177,7 +184,8 @@ export async function discoverPair(
     if (collection === null) return { collection: null };
     const found = (await discovered[side].get()).get(collection);
     if (found) return found;
-    return createCollectionFor(ctx, resolved[side], collection, { implicit: pair.implicitCreate });
+    const storage = await ctx.storages.section(resolved[side]);
+    return createCollectionFor(ctx, storage, collection, { implicit: pair.implicitCreate });
   };
   const result: PairCollection[] = [];
   const seen = new Set<string | null>();
@@ -192,9 +200,10 @@ export async function discoverPair(
   }
 
   // vdirsyncer's sanity check: every collection must open; a missing local one is created here.
+  const storages = { a: await ctx.storages.section(resolved.a), b: await ctx.storages.section(resolved.b) };
   for (const c of result) {
-    await openCollection(ctx, resolved.a, c.a, { create: true });
-    await openCollection(ctx, resolved.b, c.b, { create: true });
+    await openCollection(ctx, storages.a, c.a, { create: true });
+    await openCollection(ctx, storages.b, c.b, { create: true });
   }
 
   const compress = (delta: StorageArgs, section: StorageArgs): StorageArgs => {

@@ -10,8 +10,10 @@ import { type ConfigAccess, openConfig } from "./config.ts";
 import { PairNotFoundError } from "./errors.ts";
 import type { CliIO } from "./io.ts";
 import type { Output } from "./output.ts";
-import { PluginResolver } from "./plugins.ts";
+import { lookupPlaces, PluginResolver } from "./plugins.ts";
 import { LineReader } from "./prompt.ts";
+import { Tally } from "./stats.ts";
+import { StorageHost } from "./storages.ts";
 
 /** The state of one run of the command. */
 export class AppContext {
@@ -23,12 +25,21 @@ export class AppContext {
   #config: Promise<ConfigAccess> | undefined;
   #plugins: PluginResolver | undefined;
   readonly #resolved = new Map<string, Promise<Record<string, JsonValue>>>();
+  /** The storages this run opened, one per section; closed when the command ends. */
+  readonly storages: StorageHost;
+  /** Aborted by the first SIGINT/SIGTERM: no new action starts, writes in flight finish. */
+  readonly stop = new AbortController();
+  /** Aborted by a second signal or when the stop's deadline passed: calls in flight are abandoned. */
+  readonly halt = new AbortController();
+  /** What calls outside any collection cost (discover, create, check). */
+  readonly stats = new Tally();
 
   constructor(io: CliIO, out: Output, configOption: string | undefined) {
     this.io = io;
     this.out = out;
     this.reader = new LineReader(io.stdin);
     this.configOption = configOption;
+    this.storages = new StorageHost(this);
   }
 
   /**
@@ -44,14 +55,19 @@ export class AppContext {
     return this.#config;
   }
 
-  /** The plugin resolver, looking in the config file's folder first, then the working directory. */
+  /**
+   * The plugin resolver: the config file's folder, npm's global folder, then the command's own install; never
+   * the working directory.
+   */
   async plugins(): Promise<PluginResolver> {
     if (!this.#plugins) {
       const config = await this.config();
-      this.#plugins = new PluginResolver([
-        config.file === undefined ? undefined : dirname(config.file),
-        this.io.cwd,
-      ]);
+      this.#plugins = new PluginResolver(
+        lookupPlaces({
+          configDir: config.file === undefined ? undefined : dirname(config.file),
+          env: this.io.env,
+        }),
+      );
     }
     return this.#plugins;
   }

@@ -1,6 +1,6 @@
 /**
- * Errors of the command itself, and how every error is printed (vdirsyncer's `handle_cli_error`,
- * spec/cli.md "Error message catalogue"), each followed by a one-line `hint:`.
+ * Errors of the command itself, and how every error is printed (as vdirsyncer's `handle_cli_error` prints them),
+ * each followed by a one-line `hint:`. The engine's errors carry no hints: the command supplies them here, by code.
  */
 import {
   type ErrorCode,
@@ -9,7 +9,7 @@ import {
   type SyncConflictError,
   UserError,
   type VdirsyncerError,
-} from "@vdirsyncer/core";
+} from "@vdirsyncer/core/engine";
 import type { Output } from "./output.ts";
 
 /** vdirsyncer's documentation, linked from the conflict message. */
@@ -46,7 +46,11 @@ export class ReportedError extends Error {
 /** A usage error (unknown option, bad option value): printed with the usage line, exit code 2. */
 export class UsageError extends Error {}
 
-const DEFAULT_HINTS: Partial<Record<ErrorCode, string>> = {
+/** Where this project's own bugs are reported. */
+export const ISSUES = "https://github.com/vdirsyncer-ts/vdirsyncer-ts/issues";
+
+// Keyed by string: the status package's lock code is moving from "LOCKED" to "status/LOCKED"; both are served.
+const DEFAULT_HINTS: Partial<Record<ErrorCode | "LOCKED", string>> = {
   USER: "Check the config file against the message above.",
   NOT_FOUND: "Another program changed the collection during the sync; run `vdirsyncer sync` again.",
   ALREADY_EXISTS: "Another program changed the collection during the sync; run `vdirsyncer sync` again.",
@@ -60,19 +64,47 @@ const DEFAULT_HINTS: Partial<Record<ErrorCode, string>> = {
   COLLECTION_NOT_FOUND: "Run `vdirsyncer discover` to look for the collections again.",
   ITEM_INVALID: "Fix or remove the item; the other items were synced.",
   BOTH_READ_ONLY: "Set read_only = false on one of the two storages.",
-  SYNC_CONFLICT: 'Set conflict_resolution = "a wins" or "b wins" in the pair section, or edit one side.',
+  SYNC_CONFLICT:
+    'Set conflict_resolution = "a wins" or "b wins" in the pair section, or edit one side to match the other.',
   PARTIAL_SYNC: 'Set partial_sync = "ignore" or "revert" in the pair section.',
   METASYNC_CONFLICT: 'Set conflict_resolution = "a wins" or "b wins" in the pair section.',
-  STORAGE_EMPTY: "Use `vdirsyncer sync --force-delete` if the storage was emptied on purpose.",
+  STORAGE_EMPTY:
+    "If you want to delete ALL entries on BOTH sides, use `vdirsyncer sync --force-delete`; otherwise delete this collection's status files.",
   IDENT_CONFLICT: "Run `vdirsyncer repair` on that storage after making a backup.",
+  DUPLICATE_HREF: "The storage or server is misbehaving; nothing was changed in this collection.",
   LOCKED: "Wait for the other sync to finish.",
+  "status/LOCKED": "Wait for the other sync to finish.",
+  PLUGIN:
+    "This is a bug in the storage plugin, not in your config; report it to its authors with `-vdebug` output.",
+  ENVIRONMENT: "The disk or the network failed; fix that and sync again, nothing was lost.",
+  STOPPED:
+    "The run was stopped before this finished; what finished is recorded, run the command again to do the rest.",
+  INTERNAL: `This is a bug in vdirsyncer: run again with \`-vdebug\` and report it at ${ISSUES}.`,
 };
+
+/** Hints that need the error's own fields. */
+function hintByFields(err: VdirsyncerError): string | undefined {
+  const storage = (err as { storage?: unknown }).storage ?? err.context.storage;
+  switch (err.code) {
+    case "IDENT_CONFLICT":
+      return typeof storage === "string"
+        ? `Run \`vdirsyncer repair ${storage}\` after making a backup.`
+        : undefined;
+    case "METASYNC_CONFLICT": {
+      const key = (err as { key?: unknown }).key;
+      return `The metadata${typeof key === "string" ? ` "${key}"` : ""} differs on both sides: set conflict_resolution = "a wins" or "b wins" in the pair section.`;
+    }
+    default:
+      return undefined;
+  }
+}
 
 const UNKNOWN_HINT = "This looks like a bug: run again with `-vdebug` and report the traceback.";
 
 /** The one-line hint printed after an error: its own, or one for its code. */
 export function hintFor(err: unknown): string {
-  if (isVdirsyncerError(err)) return err.hint ?? DEFAULT_HINTS[err.code] ?? UNKNOWN_HINT;
+  if (isVdirsyncerError(err))
+    return err.hint ?? hintByFields(err) ?? DEFAULT_HINTS[err.code as ErrorCode] ?? UNKNOWN_HINT;
   return UNKNOWN_HINT;
 }
 
@@ -132,8 +164,14 @@ export function reportError(out: Output, err: unknown, status?: string): void {
   } else if (code === "INVALID_RESPONSE") {
     message = `${at}The server returned something vdirsyncer doesn't understand. Error message: ${JSON.stringify(e.message)}\nWhile this is most likely a serverside problem, the vdirsyncer devs are generally interested in such bugs. Please report it in the issue tracker at https://github.com/pimutils/vdirsyncer/issues`;
   } else if (code !== undefined && code !== "BOTH_READ_ONLY" && code !== "METASYNC_CONFLICT") {
-    // Our own errors say what happened; "Unknown error" would be wrong for them.
+    // Our own errors say what happened; "Unknown error" would be wrong for them. A plugin's or the engine's bug
+    // keeps its traceback for `-vdebug`.
     message = `${at}${e.message}`;
+    if (code === "PLUGIN" || code === "INTERNAL") {
+      const cause = (e as { cause?: unknown }).cause;
+      const stack = cause instanceof Error ? cause.stack : e.stack;
+      if (stack) out.debug(stack);
+    }
   } else {
     const where = status === undefined ? "" : ` for ${status}`;
     message = `Unknown error occurred${where}: ${messageOf(err)}\nUse \`-vdebug\` to see the full traceback.`;

@@ -1,4 +1,12 @@
-export { type CliIO, processIO } from "./io.ts";
+export { type CliIO, processIO, type SignalSource } from "./io.ts";
 export { main, VERSION } from "./main.ts";
 export { LEVELS, type Level, parseLevel } from "./output.ts";
-export { FIRST_PARTY_TYPES, PluginResolver, pluginRequest } from "./plugins.ts";
+export {
+  closest,
+  editDistance,
+  FIRST_PARTY_TYPES,
+  lookupPlaces,
+  officialPackage,
+  PluginResolver,
+  pluginRequest,
+} from "./plugins.ts";

@@ -6,6 +6,12 @@ import type { Readable, Writable } from "node:stream";
 /** A writable stream that may be a terminal. */
 export type OutputStream = Writable & { isTTY?: boolean; columns?: number };
 
+/** Where SIGINT and SIGTERM come from: the process, or nothing (a library caller, in-process tests). */
+export interface SignalSource {
+  on(signal: "SIGINT" | "SIGTERM", listener: () => void): unknown;
+  off(signal: "SIGINT" | "SIGTERM", listener: () => void): unknown;
+}
+
 /** The environment one run of the command sees. */
 export interface CliIO {
   env: Record<string, string | undefined>;
@@ -14,6 +20,8 @@ export interface CliIO {
   stdin: Readable;
   stdout: OutputStream;
   stderr: OutputStream;
+  /** Signals that stop the run gracefully (first) or at once (second); none when `undefined`. */
+  signals?: SignalSource;
 }
 
 /** The real process's environment, working directory and streams. */
@@ -24,5 +32,6 @@ export function processIO(): CliIO {
     stdin: process.stdin,
     stdout: process.stdout,
     stderr: process.stderr,
+    signals: process,
   };
 }

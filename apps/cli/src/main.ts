@@ -7,6 +7,7 @@ import pkg from "../package.json" with { type: "json" };
 import { completionCommand } from "./commands/completion.ts";
 import { discoverCommand } from "./commands/discover.ts";
 import { metasyncCommand } from "./commands/metasync.ts";
+import { pluginsCommand } from "./commands/plugins.ts";
 import { repairCommand } from "./commands/repair.ts";
 import { showconfigCommand } from "./commands/showconfig.ts";
 import { syncCommand } from "./commands/sync.ts";
@@ -17,6 +18,12 @@ import { LEVELS, type Level, Output, parseLevel } from "./output.ts";
 
 /** This package's version, printed by `--version`. */
 export const VERSION: string = pkg.version;
+
+/** How long writes in flight may take to finish after the first SIGINT/SIGTERM. */
+export const STOP_DEADLINE_MS = 10_000;
+
+/** The exit code after a signal: 128 + its number, as shells report it. */
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
 
 /** A command's work, run once the arguments are parsed. */
 type Handler = (ctx: AppContext) => Promise<number>;
@@ -58,6 +65,7 @@ function parser(args: string[], io: CliIO, onHandler: (h: Handler) => void): Arg
     metasyncCommand(run),
     repairCommand(run),
     showconfigCommand(run),
+    pluginsCommand(run),
     completionCommand(run),
   ];
   let y = yargs(args)
@@ -132,10 +140,65 @@ export async function main(argv: readonly string[], io: Partial<CliIO> = {}): Pr
     colour: env.stderr.isTTY === true && env.env.NO_COLOR === undefined,
   });
   const ctx = new AppContext(env, out, typeof parsed.config === "string" ? parsed.config : undefined);
+  const stopping = watchSignals(ctx);
+  let code: number;
   try {
-    return await handler(ctx);
+    code = await handler(ctx);
   } catch (err) {
     reportError(out, err);
-    return 1;
+    code = 1;
+  } finally {
+    // Every storage this run opened is closed, whatever happened (errors and signals included).
+    await ctx.storages.closeAll();
+    stopping.dispose();
   }
+  return stopping.signal === undefined ? code : SIGNAL_EXIT[stopping.signal];
+}
+
+/**
+ * SIGINT/SIGTERM: the first one stops gracefully (no new action starts, writes in flight finish within
+ * {@link STOP_DEADLINE_MS}); the second one, or the deadline, aborts the calls in flight. Either way the command
+ * records what finished, releases its locks and closes its storages before it exits.
+ */
+function watchSignals(ctx: AppContext): {
+  readonly signal: "SIGINT" | "SIGTERM" | undefined;
+  dispose(): void;
+} {
+  const source = ctx.io.signals;
+  let received: "SIGINT" | "SIGTERM" | undefined;
+  let deadline: NodeJS.Timeout | undefined;
+  const halt = () => {
+    if (ctx.halt.signal.aborted) return;
+    ctx.out.warn("Stopping now: abandoning the requests in flight.");
+    ctx.halt.abort();
+    ctx.reader.cancel();
+  };
+  const on = (signal: "SIGINT" | "SIGTERM") => () => {
+    if (received !== undefined) {
+      halt();
+      return;
+    }
+    received = signal;
+    const again = signal === "SIGINT" ? "Press Ctrl-C again" : "Send it again";
+    ctx.out.warn(
+      `Received ${signal}: stopping. No new change starts; changes in flight may take ${STOP_DEADLINE_MS / 1000} s to finish. ${again} to stop at once.`,
+    );
+    ctx.stop.abort();
+    ctx.reader.cancel();
+    deadline = setTimeout(halt, STOP_DEADLINE_MS);
+    deadline.unref();
+  };
+  const listeners = { SIGINT: on("SIGINT"), SIGTERM: on("SIGTERM") };
+  source?.on("SIGINT", listeners.SIGINT);
+  source?.on("SIGTERM", listeners.SIGTERM);
+  return {
+    get signal() {
+      return received;
+    },
+    dispose() {
+      clearTimeout(deadline);
+      source?.off("SIGINT", listeners.SIGINT);
+      source?.off("SIGTERM", listeners.SIGTERM);
+    },
+  };
 }

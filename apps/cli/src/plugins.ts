@@ -1,32 +1,44 @@
 /**
- * Plugin resolution (design/architecture.md): a config `type` names a storage plugin package.
+ * Plugin lookup: a config `type` names a storage plugin package.
  *
- * - First-party types (`filesystem`, `caldav`, …) map to `@vdirsyncer/storage-*`; a `/suffix` such as
+ * - The official types (`filesystem`, `caldav`, …) map to `@vdirsyncer/storage-*`; a `/suffix` such as
  *   `filesystem/icalendar` is stripped (vdirsyncer 0.19.2's changelog promises it; only its `repair` did it).
- * - Any other `type = "x"` is looked for as `@vdirsyncer/storage-x`, then `vdirsyncer-storage-x`.
- * - A type that is a package name (`@scope/name`, `vdirsyncer-storage-…`) is imported as such.
+ * - Any other `type = "x"` is looked for as `@vdirsyncer/storage-x`, then `vdirsyncer-storage-x`, then as any
+ *   installed package whose manifest declares the storage `x`.
+ * - A type that is a package name (`@scope/name`, `vdirsyncer-storage-…`) is used as such.
  *
- * Packages are looked up from the config file's folder, then the working directory, then the command's own
- * install, so a plugin can live next to the config (`npm install vdirsyncer-storage-x` there) or globally.
+ * Packages are looked up in three places, in this order: the config file's folder (`node_modules` next to it),
+ * npm's global folder, and where the command itself is installed (which also finds the storages installed with
+ * `@vdirsyncer/all`). Never in the working directory: running the command inside a checkout must not run that
+ * checkout's code.
+ *
+ * A plugin's manifest is its package.json: `"vdirsyncer": { "apiVersion": 2, "storages": ["caldav"] }` and the
+ * keyword `vdirsyncer-storage`. It is read without importing anything, for `vdirsyncer plugins`, for suggestions
+ * after a typo, and to refuse a plugin made for another contract version before its code runs.
  */
-import { readFile, realpath, stat } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
-import { API_VERSION, type StorageDefinition, UserError } from "@vdirsyncer/core";
+import { readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { API_VERSION, type PluginSource, type StorageDefinition, UserError } from "@vdirsyncer/core";
 
-/** Where the first-party storage types live; the command depends on all of these packages. */
-const FIRST_PARTY: Record<string, { pkg: string }> = {
-  filesystem: { pkg: "@vdirsyncer/storage-filesystem" },
-  singlefile: { pkg: "@vdirsyncer/storage-singlefile" },
-  caldav: { pkg: "@vdirsyncer/storage-caldav" },
-  carddav: { pkg: "@vdirsyncer/storage-carddav" },
-  http: { pkg: "@vdirsyncer/storage-http" },
-  google_calendar: { pkg: "@vdirsyncer/storage-google" },
-  google_contacts: { pkg: "@vdirsyncer/storage-google" },
+/** Where the official storage types live. */
+const FIRST_PARTY: Record<string, string> = {
+  filesystem: "@vdirsyncer/storage-filesystem",
+  singlefile: "@vdirsyncer/storage-singlefile",
+  caldav: "@vdirsyncer/storage-caldav",
+  carddav: "@vdirsyncer/storage-carddav",
+  http: "@vdirsyncer/storage-http",
+  google_calendar: "@vdirsyncer/storage-google",
+  google_contacts: "@vdirsyncer/storage-google",
 };
 
-/** The first-party storage type names, as vdirsyncer knows them. */
+/** The official storage type names, as vdirsyncer knows them. */
 export const FIRST_PARTY_TYPES: readonly string[] = Object.keys(FIRST_PARTY);
+
+/** The package of an official storage type, or `undefined` for any other type. */
+export function officialPackage(type: string): string | undefined {
+  return Object.hasOwn(FIRST_PARTY, type) ? FIRST_PARTY[type] : undefined;
+}
 
 /** What a config `type` asks for: the type name the definition must carry and the packages to try. */
 export interface PluginRequest {
@@ -45,8 +57,8 @@ export function pluginRequest(type: string): PluginRequest {
   if (looksLikePackage(type)) return { type: undefined, packages: [type], firstParty: false };
   const slash = type.indexOf("/");
   const name = slash === -1 ? type : type.slice(0, slash);
-  const known = FIRST_PARTY[name];
-  if (known) return { type: name, packages: [known.pkg], firstParty: true };
+  const known = officialPackage(name);
+  if (known) return { type: name, packages: [known], firstParty: true };
   return {
     type: name,
     packages: [`@vdirsyncer/storage-${name}`, `vdirsyncer-storage-${name}`],
@@ -54,12 +66,102 @@ export function pluginRequest(type: string): PluginRequest {
   };
 }
 
-async function isFile(path: string): Promise<boolean> {
+/** The kinds of places plugins are looked up in, in lookup order. */
+export type PlaceKind = "config" | "global" | "command";
+
+/** One `node_modules` folder plugins may live in. */
+export interface Place {
+  kind: PlaceKind;
+  /** The `node_modules` folder. */
+  dir: string;
+}
+
+/** What a package's package.json says about it. */
+export interface PluginPackage {
+  name: string;
+  version: string | undefined;
+  bugs: string | undefined;
+  /** The package folder. */
+  dir: string;
+  place: Place;
+  /** The `vdirsyncer` manifest field, when present. */
+  apiVersion: number | undefined;
+  storages: readonly string[] | undefined;
+  /** True when the package says it is a storage plugin (manifest or keyword). */
+  isPlugin: boolean;
+}
+
+interface RawManifest {
+  name?: unknown;
+  version?: unknown;
+  bugs?: unknown;
+  keywords?: unknown;
+  exports?: unknown;
+  main?: unknown;
+  vdirsyncer?: { apiVersion?: unknown; storages?: unknown };
+}
+
+function readJson(path: string): RawManifest | undefined {
   try {
-    return (await stat(path)).isFile();
+    const value = JSON.parse(readFileSync(path, "utf8")) as unknown;
+    return value !== null && typeof value === "object" ? (value as RawManifest) : undefined;
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+function describePackage(dir: string, place: Place, m: RawManifest): PluginPackage {
+  const bugs =
+    typeof m.bugs === "string"
+      ? m.bugs
+      : m.bugs !== null && typeof m.bugs === "object" && typeof (m.bugs as { url?: unknown }).url === "string"
+        ? (m.bugs as { url: string }).url
+        : undefined;
+  const field = m.vdirsyncer !== null && typeof m.vdirsyncer === "object" ? m.vdirsyncer : undefined;
+  const storages = Array.isArray(field?.storages)
+    ? field.storages.filter((s): s is string => typeof s === "string")
+    : undefined;
+  const keywords = Array.isArray(m.keywords) ? m.keywords : [];
+  return {
+    name: typeof m.name === "string" ? m.name : dir,
+    version: typeof m.version === "string" ? m.version : undefined,
+    bugs,
+    dir,
+    place,
+    apiVersion: typeof field?.apiVersion === "number" ? field.apiVersion : undefined,
+    storages,
+    isPlugin: field !== undefined || keywords.includes("vdirsyncer-storage"),
+  };
+}
+
+/** The package `name` in `place`, if installed there. */
+function packageIn(place: Place, name: string): PluginPackage | undefined {
+  const dir = join(place.dir, name);
+  const manifest = readJson(join(dir, "package.json"));
+  return manifest === undefined ? undefined : describePackage(dir, place, manifest);
+}
+
+/** Every package in `place` that says it is a storage plugin, in name order. */
+function pluginsIn(place: Place): PluginPackage[] {
+  const out: PluginPackage[] = [];
+  const names: string[] = [];
+  const list = (dir: string): string[] => {
+    try {
+      return readdirSync(dir).sort();
+    } catch {
+      return [];
+    }
+  };
+  for (const entry of list(place.dir)) {
+    if (entry.startsWith(".")) continue;
+    if (entry.startsWith("@")) for (const sub of list(join(place.dir, entry))) names.push(`${entry}/${sub}`);
+    else names.push(entry);
+  }
+  for (const name of names) {
+    const found = packageIn(place, name);
+    if (found?.isPlugin) out.push(found);
+  }
+  return out;
 }
 
 /** Picks the ESM entry of a package's `exports` for Node's `import` (conditions `node`, `import`, `default`). */
@@ -83,43 +185,19 @@ function exportTarget(value: unknown): string | undefined {
   return undefined;
 }
 
-/** Finds `pkg` in the `node_modules` folders from `base` upwards, as Node does; returns its entry file. */
-async function findPackageEntry(pkg: string, base: string): Promise<string | undefined> {
-  let dir = resolve(base);
-  for (;;) {
-    const pkgDir = join(dir, "node_modules", pkg);
-    const manifestPath = join(pkgDir, "package.json");
-    if (await isFile(manifestPath)) {
-      const manifest = JSON.parse(await readFile(manifestPath, "utf8")) as {
-        exports?: unknown;
-        main?: string;
-      };
-      let target: string | undefined;
-      if (manifest.exports !== undefined) {
-        const exp = manifest.exports;
-        const root =
-          typeof exp === "object" && exp !== null && !Array.isArray(exp) && "." in exp
-            ? (exp as Record<string, unknown>)["."]
-            : exp;
-        target = exportTarget(root);
-      }
-      target ??= manifest.main ?? "index.js";
-      return join(pkgDir, target);
-    }
-    const parent = dirname(dir);
-    if (parent === dir) return undefined;
-    dir = parent;
+function entryOf(dir: string): string {
+  const manifest = readJson(join(dir, "package.json")) ?? {};
+  let target: string | undefined;
+  if (manifest.exports !== undefined) {
+    const exp = manifest.exports;
+    const root =
+      typeof exp === "object" && exp !== null && !Array.isArray(exp) && "." in exp
+        ? (exp as Record<string, unknown>)["."]
+        : exp;
+    target = exportTarget(root);
   }
-}
-
-function isModuleNotFound(err: unknown, pkg: string): boolean {
-  const e = err as { code?: string; message?: string };
-  const message = e?.message ?? "";
-  return (
-    (e?.code === "ERR_MODULE_NOT_FOUND" ||
-      /Cannot find (package|module)|Failed to (load|resolve)/.test(message)) &&
-    message.includes(pkg)
-  );
+  target ??= typeof manifest.main === "string" ? manifest.main : "index.js";
+  return join(dir, target);
 }
 
 function isDefinition(value: unknown): value is StorageDefinition {
@@ -143,87 +221,282 @@ function definitionsOf(mod: Record<string, unknown>): StorageDefinition[] {
   return found;
 }
 
+/** The `node_modules` folders from `dir` up to the root, as Node walks them. */
+function ancestorsModules(dir: string): string[] {
+  const out: string[] = [];
+  for (let d = dir; ; d = dirname(d)) {
+    if (!d.endsWith(`${"/"}node_modules`)) out.push(join(d, "node_modules"));
+    if (dirname(d) === d) return out;
+  }
+}
+
+function isDir(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** The folder of this module, as Node resolves packages from it (its real path). */
+function commandDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  try {
+    return realpathSync(here);
+  } catch {
+    return here;
+  }
+}
+
+/** npm's global `node_modules`: `$npm_config_prefix/lib/node_modules`, or the one next to this Node. */
+export function globalModules(env: Record<string, string | undefined>): string {
+  const prefix = env.npm_config_prefix ?? env.NPM_CONFIG_PREFIX ?? dirname(dirname(process.execPath));
+  return process.platform === "win32" ? join(prefix, "node_modules") : join(prefix, "lib", "node_modules");
+}
+
+/** The places plugins are looked up in, in order. */
+export function lookupPlaces(options: {
+  configDir: string | undefined;
+  env: Record<string, string | undefined>;
+  commandDir?: string;
+}): Place[] {
+  const places: Place[] = [];
+  const seen = new Set<string>();
+  const add = (kind: PlaceKind, dir: string) => {
+    if (seen.has(dir)) return;
+    seen.add(dir);
+    places.push({ kind, dir });
+  };
+  if (options.configDir !== undefined) add("config", join(options.configDir, "node_modules"));
+  add("global", globalModules(options.env));
+  for (const dir of ancestorsModules(options.commandDir ?? commandDir())) if (isDir(dir)) add("command", dir);
+  return places;
+}
+
+/** Where a `type` was written, for messages. */
+export interface TypeOrigin {
+  /** `storage bar`. */
+  section: string;
+  file?: string;
+  line?: number;
+}
+
+/** A loaded plugin: the definition serving the type and where it came from. */
+export interface LoadedPlugin {
+  definition: StorageDefinition;
+  source: Omit<PluginSource, "type">;
+  pkg: PluginPackage | undefined;
+}
+
+/** One storage type found by {@link PluginResolver.installed}. */
+export interface InstalledStorage {
+  type: string;
+  package: string;
+  version: string | undefined;
+  apiVersion: number | undefined;
+  place: PlaceKind;
+  path: string;
+}
+
+/** Levenshtein distance, for "did you mean". */
+export function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      row.push(Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + cost));
+    }
+    prev = row;
+  }
+  return prev[b.length] as number;
+}
+
+/** The known name closest to `typed`, when it is close enough to be a typo. */
+export function closest(typed: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const name of known) {
+    const d = editDistance(typed.toLowerCase(), name.toLowerCase());
+    if (d < bestDistance) {
+      best = name;
+      bestDistance = d;
+    }
+  }
+  const limit = Math.max(1, Math.min(3, Math.floor(typed.length / 3)));
+  return best !== undefined && bestDistance <= limit ? best : undefined;
+}
+
+function where(origin: TypeOrigin | undefined): string {
+  if (origin === undefined) return "";
+  const file =
+    origin.file === undefined ? "" : ` of ${origin.file}${origin.line ? `, line ${origin.line}` : ""}`;
+  return ` in [${origin.section}]${file}`;
+}
+
 /** Loads storage plugins by config `type`, once per type. */
 export class PluginResolver {
-  readonly #bases: string[];
-  readonly #cache = new Map<string, Promise<StorageDefinition>>();
+  readonly places: readonly Place[];
+  readonly #cache = new Map<string, Promise<LoadedPlugin>>();
+  #installed: InstalledStorage[] | undefined;
 
-  /** @param bases folders to look in before the command's own install (the config's folder, the cwd) */
-  constructor(bases: readonly (string | undefined)[]) {
-    this.#bases = [...new Set(bases.filter((b): b is string => b !== undefined))];
+  constructor(places: readonly Place[]) {
+    this.places = places;
+  }
+
+  /**
+   * Every storage type the installed plugins declare, first place first; a type found again later is shadowed
+   * and not listed. Reads package.json files only.
+   */
+  installed(): InstalledStorage[] {
+    if (this.#installed) return this.#installed;
+    const out: InstalledStorage[] = [];
+    const seen = new Set<string>();
+    for (const place of this.places) {
+      for (const pkg of pluginsIn(place)) {
+        const types = pkg.storages ?? [pkg.name];
+        for (const type of types) {
+          if (seen.has(type)) continue;
+          seen.add(type);
+          out.push({
+            type,
+            package: pkg.name,
+            version: pkg.version,
+            apiVersion: pkg.apiVersion,
+            place: place.kind,
+            path: pkg.dir,
+          });
+        }
+      }
+    }
+    this.#installed = out;
+    return out;
   }
 
   /**
    * The storage definition serving `type`.
-   * @throws {UserError} no package provides it (the message names the package to install), the package is
-   *   built for another storage API version, or it does not provide this type
+   * @throws {UserError} no package provides it (with the closest known type and the installed ones), the package
+   *   is built for another contract version, or it does not provide this type
    */
-  load(type: string): Promise<StorageDefinition> {
+  load(type: string, origin?: TypeOrigin): Promise<LoadedPlugin> {
     let pending = this.#cache.get(type);
     if (!pending) {
-      pending = this.#load(type);
+      pending = this.#load(type, origin);
       this.#cache.set(type, pending);
     }
     return pending;
   }
 
-  async #import(pkg: string): Promise<Record<string, unknown> | undefined> {
-    const failed = (err: unknown) =>
-      new UserError(`The storage plugin ${pkg} failed to load: ${(err as Error).message}`, {
-        cause: err,
-        hint: `Reinstall it: npm install -g ${pkg}`,
-      });
-    for (const base of this.#bases) {
-      const entry = await findPackageEntry(pkg, base);
-      if (entry === undefined) continue;
-      try {
-        // The real path, as Node itself would load it: a linked plugin (npm link, pnpm) then finds its own
-        // dependencies next to its real folder.
-        return (await import(pathToFileURL(await realpath(entry)).href)) as Record<string, unknown>;
-      } catch (err) {
-        throw failed(err);
-      }
+  /** The first package named `name` in the lookup places. */
+  #find(name: string): PluginPackage | undefined {
+    for (const place of this.places) {
+      const found = packageIn(place, name);
+      if (found) return found;
     }
+    return undefined;
+  }
+
+  /** The first package whose manifest declares the storage `type`. */
+  #declaring(type: string): PluginPackage | undefined {
+    for (const place of this.places) {
+      for (const pkg of pluginsIn(place)) if (pkg.storages?.includes(type)) return pkg;
+    }
+    return undefined;
+  }
+
+  #refuseVersion(pkg: PluginPackage, apiVersion: unknown): never {
+    const built = typeof apiVersion === "number" ? apiVersion : 1;
+    throw new UserError(
+      `The storage plugin ${pkg.name}${pkg.version ? ` ${pkg.version}` : ""} was built for plugin contract version ${built}; this vdirsyncer speaks version ${API_VERSION}.`,
+      {
+        hint:
+          built < API_VERSION
+            ? `Upgrade the plugin to a version made for contract ${API_VERSION} (npm install -g ${pkg.name}@latest), or ask its authors for one.`
+            : `This plugin needs a newer vdirsyncer: upgrade the command (npm install -g @vdirsyncer/cli@latest).`,
+      },
+    );
+  }
+
+  async #import(pkg: PluginPackage): Promise<Record<string, unknown>> {
     try {
-      return (await import(/* @vite-ignore */ pkg)) as Record<string, unknown>;
+      if (pkg.place.kind === "command") {
+        // From the command's own install, Node finds exactly this package from our own module (and honours the
+        // package's export conditions).
+        return (await import(/* @vite-ignore */ pkg.name)) as Record<string, unknown>;
+      }
+      // The real path, as Node itself would load it: a linked plugin (npm link, pnpm) then finds its own
+      // dependencies next to its real folder.
+      return (await import(pathToFileURL(realpathSync(entryOf(pkg.dir))).href)) as Record<string, unknown>;
     } catch (err) {
-      if (isModuleNotFound(err, pkg)) return undefined;
-      throw failed(err);
+      throw new UserError(`The storage plugin ${pkg.name} failed to load: ${(err as Error).message}`, {
+        cause: err,
+        hint: `Reinstall it (npm install -g ${pkg.name}), or report it${pkg.bugs ? ` at ${pkg.bugs}` : " to its authors"}.`,
+      });
     }
   }
 
-  async #load(type: string): Promise<StorageDefinition> {
+  async #load(type: string, origin: TypeOrigin | undefined): Promise<LoadedPlugin> {
     const request = pluginRequest(type);
-    for (const pkg of request.packages) {
-      const mod = await this.#import(pkg);
-      if (mod === undefined) continue;
-      const definitions = definitionsOf(mod);
-      const definition =
-        request.type === undefined
-          ? definitions.length === 1
-            ? definitions[0]
-            : undefined
-          : definitions.find((d) => d.type === request.type);
-      if (definition === undefined) {
-        const offered = definitions.map((d) => d.type).join(", ") || "none";
-        throw new UserError(
-          request.type === undefined
-            ? `The package ${pkg} must export exactly one storage definition to be used as a type; it exports: ${offered}.`
-            : `The package ${pkg} does not provide the storage type "${request.type}"; it provides: ${offered}.`,
-          { hint: "Check the `type` in the storage section against the plugin's documentation." },
-        );
-      }
-      if (definition.apiVersion !== API_VERSION) {
-        throw new UserError(
-          `The storage plugin ${pkg} was built for storage API version ${String(definition.apiVersion)}; this vdirsyncer supports version ${API_VERSION}.`,
-          { hint: `Install a version of ${pkg} made for this vdirsyncer.` },
-        );
-      }
-      return definition;
+    let pkg: PluginPackage | undefined;
+    for (const name of request.packages) {
+      pkg = this.#find(name);
+      if (pkg) break;
     }
-    const names = request.packages.join(" or ");
-    throw new UserError(`Unknown storage type: ${type}. No plugin package ${names} is installed.`, {
-      hint: `Install the plugin: npm install -g ${request.packages[request.packages.length - 1]}`,
-    });
+    if (!pkg && request.type !== undefined && !request.firstParty) pkg = this.#declaring(request.type);
+    if (!pkg) this.#unknown(type, request, origin);
+    if (pkg.apiVersion !== undefined && pkg.apiVersion !== API_VERSION)
+      this.#refuseVersion(pkg, pkg.apiVersion);
+    const mod = await this.#import(pkg);
+    const definitions = definitionsOf(mod);
+    const definition =
+      request.type === undefined
+        ? definitions.length === 1
+          ? definitions[0]
+          : undefined
+        : definitions.find((d) => d.type === request.type);
+    if (definition === undefined) {
+      const offered = definitions.map((d) => d.type).join(", ") || "none";
+      throw new UserError(
+        request.type === undefined
+          ? `The package ${pkg.name} must export exactly one storage definition to be used as a type; it exports: ${offered}.`
+          : `The package ${pkg.name} does not provide the storage type "${request.type}"; it provides: ${offered}.`,
+        { hint: `Check \`type\`${where(origin)} against the plugin's documentation.` },
+      );
+    }
+    if (definition.apiVersion !== API_VERSION) this.#refuseVersion(pkg, definition.apiVersion);
+    return { definition, source: { package: pkg.name, version: pkg.version, bugs: pkg.bugs }, pkg };
+  }
+
+  #unknown(type: string, request: PluginRequest, origin: TypeOrigin | undefined): never {
+    const installed = this.installed().map((s) => s.type);
+    const name = request.type ?? type;
+    const problems: string[] = [];
+    let hint: string;
+    if (request.firstParty) {
+      // An official type whose package is not installed: the one case where the name to install is certain.
+      problems.push(
+        `The ${name} storage comes in the package ${officialPackage(name)}, which is not installed.`,
+      );
+      hint = `Install it: npm install -g ${officialPackage(name)} (or @vdirsyncer/all for every official storage).`;
+    } else {
+      const suggestion =
+        request.type === undefined
+          ? undefined
+          : closest(name, [...new Set([...FIRST_PARTY_TYPES, ...installed])]);
+      if (suggestion !== undefined) problems.push(`Did you mean "${suggestion}"?`);
+      if (suggestion !== undefined && !installed.includes(suggestion) && officialPackage(suggestion)) {
+        hint = `Write type = "${suggestion}" and install its plugin: npm install -g ${officialPackage(suggestion)}.`;
+      } else if (suggestion !== undefined) {
+        hint = `Write type = "${suggestion}"${where(origin)}.`;
+      } else {
+        hint = `Check \`type\`${where(origin)}; a third-party storage needs its plugin installed (see the plugin's documentation), then \`vdirsyncer plugins\` lists it.`;
+      }
+    }
+    problems.push(
+      installed.length > 0
+        ? `Installed storages: ${installed.join(", ")}.`
+        : "No storage plugin is installed.",
+    );
+    throw new UserError(`Unknown storage type "${type}"${where(origin)}.`, { problems, hint });
   }
 }

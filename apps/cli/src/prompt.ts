@@ -24,6 +24,13 @@ export class LineReader {
     this.#stream = stream;
   }
 
+  /** Ends the input: a waiting question and every later one gets `undefined` (used when the run is stopped). */
+  cancel(): void {
+    this.#ended = true;
+    this.#buffer = "";
+    this.#deliver();
+  }
+
   /** The next line without its line break, or `undefined` at the end of input. */
   next(): Promise<string | undefined> {
     return new Promise((resolve) => {

@@ -1,21 +1,25 @@
 /**
- * Building storages from config sections: the plugin for the `type`, the options checked with the plugin's
- * schema, and vdirsyncer's implicit creation of a missing local collection (spec/config.md §5.4).
+ * Storages from config sections, the contract's way: ONE hosted storage per `[storage …]` section per run (the
+ * plugin's options checked with its schema first), shared by every pair and collection that uses the section and
+ * closed when the command ends. A collection is opened from its reference (`open({id, config})`, the id and the
+ * discovery cache's delta), or `open(null)` for `collections = null`; a missing one is created as vdirsyncer does.
  */
 import type { JsonValue } from "@vdirsyncer/config";
 import {
+  type CollectionRef,
+  createStorage,
+  type HostedCollection,
+  type HostedStorage,
   isVdirsyncerError,
-  type ReadableCollection,
-  type Storage,
+  type StatsSink,
   type StorageDefinition,
   UserError,
-  type WritableCollection,
-} from "@vdirsyncer/core";
+} from "@vdirsyncer/core/engine";
 import { pythonJsonDumps } from "@vdirsyncer/status";
 import type { AppContext } from "./context.ts";
 import { confirm } from "./prompt.ts";
 
-/** A storage's arguments: its section (resolved) updated with a collection's delta from discovery. */
+/** A storage's arguments: its section (resolved), or a collection's delta from discovery. */
 export type StorageArgs = Record<string, JsonValue>;
 
 /** Keys the host consumes; everything else goes to the plugin. */
@@ -27,27 +31,28 @@ const HOST_KEYS = new Set(["type", "read_only", "no_delete", "instance_name", "c
  */
 export const READ_ONLY_ONLY = "This storage can only be read-only.";
 
-/** The instance name of a storage built from `args`: `section` or `section/collection`. */
-export function instanceName(args: StorageArgs): string {
-  const name = String(args.instance_name);
-  return typeof args.collection === "string" ? `${name}/${args.collection}` : name;
-}
-
-/** A storage ready to use, with what the engine needs to know about it. */
-export interface BuiltStorage {
+/** The storage of one `[storage …]` section for this run. */
+export interface SectionStorage {
+  /** The section's name (`instance_name`). */
+  name: string;
+  /** The section's arguments as resolved (fetched values included). */
+  section: StorageArgs;
   definition: StorageDefinition;
-  storage: Storage<ReadableCollection | WritableCollection>;
-  /** `section` or `section/collection`. */
-  instance: string;
+  hosted: HostedStorage;
   readOnly: boolean;
   noDelete: boolean;
 }
 
 /** One opened collection. */
-export interface OpenedCollection extends BuiltStorage {
-  collection: ReadableCollection | WritableCollection;
-  /** The arguments it was opened with, after an implicit creation. */
-  args: StorageArgs;
+export interface OpenedCollection {
+  storage: SectionStorage;
+  collection: HostedCollection;
+  /** `section` or `section/collection`. */
+  instance: string;
+  readOnly: boolean;
+  noDelete: boolean;
+  /** The delta it was opened with (`{collection, …config}`), after an implicit creation. */
+  delta: StorageArgs;
 }
 
 function problemsOf(type: string, options: Record<string, unknown>, issues: readonly unknown[]): string[] {
@@ -70,54 +75,120 @@ function problemsOf(type: string, options: Record<string, unknown>, issues: read
   return problems;
 }
 
-/**
- * Builds the storage for `args` (type, host keys and plugin options), checking the options with the plugin's
- * schema.
- * @throws {UserError} `Failed to initialize <instance>` with vdirsyncer's problem lines, or a plugin error
- */
-export async function buildStorage(ctx: AppContext, args: StorageArgs): Promise<BuiltStorage> {
-  const instance = instanceName(args);
-  if (typeof args.type !== "string") {
-    throw new UserError(`Failed to initialize ${instance}`, {
-      problems: ["the storage section has no `type`"],
-    });
-  }
-  const definition = await (await ctx.plugins()).load(args.type);
-  // vdirsyncer: an unset (or null) `read_only` means the type's default; any falsy value on a read-only type is
-  // refused. We refuse it too, but name the section (vdirsyncer prints the bare sentence).
-  if (
-    definition.capabilities.readOnly &&
-    args.read_only !== undefined &&
-    args.read_only !== null &&
-    !args.read_only
-  ) {
-    throw new UserError(`Failed to initialize ${instance}`, {
-      problems: [READ_ONLY_ONLY],
-      hint: `Remove \`read_only = ${pythonJsonDumps(args.read_only)}\` from [storage ${String(args.instance_name)}]: the ${definition.type} storage cannot write.`,
-    });
-  }
+/** The plugin options of a section: every key but the host's and the `.fetch` ones. */
+function pluginOptions(args: StorageArgs): Record<string, unknown> {
   const options: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(args)) if (!HOST_KEYS.has(k) && !k.endsWith(".fetch")) options[k] = v;
-  const checked = await definition.options["~standard"].validate(options);
-  if (checked.issues) {
-    throw new UserError(`Failed to initialize ${instance}`, {
-      problems: problemsOf(definition.type, options, checked.issues),
-      hint: `See the options of the ${definition.type} storage in its README.`,
-    });
+  return options;
+}
+
+/** The storages this run opened, one per section; {@link closeAll} closes them. */
+export class StorageHost {
+  readonly #ctx: AppContext;
+  readonly #sections = new Map<string, Promise<SectionStorage>>();
+  readonly #hosted: HostedStorage[] = [];
+
+  constructor(ctx: AppContext) {
+    this.#ctx = ctx;
   }
-  const storage = await definition.create(checked.value, {
-    instance,
-    log: ctx.out,
-    fetch: globalThis.fetch,
-    signal: new AbortController().signal,
-  });
-  return {
-    definition,
-    storage: storage as Storage<ReadableCollection | WritableCollection>,
-    instance,
-    readOnly: args.read_only === true || definition.capabilities.readOnly,
-    noDelete: args.no_delete === true,
-  };
+
+  /**
+   * The storage of the section `args` was resolved from (built on first use).
+   * @throws {UserError} `Failed to initialize <section>` with vdirsyncer's problem lines, an unknown type, or the
+   *   plugin refusing the options
+   */
+  section(args: StorageArgs): Promise<SectionStorage> {
+    const name = String(args.instance_name);
+    let pending = this.#sections.get(name);
+    if (!pending) {
+      pending = this.#build(name, args);
+      this.#sections.set(name, pending);
+    }
+    return pending;
+  }
+
+  async #build(name: string, args: StorageArgs): Promise<SectionStorage> {
+    const ctx = this.#ctx;
+    if (typeof args.type !== "string") {
+      throw new UserError(`Failed to initialize ${name}`, {
+        problems: ["the storage section has no `type`"],
+      });
+    }
+    const config = await ctx.config();
+    const written = config.storages.get(name)?.source;
+    const plugin = await (await ctx.plugins()).load(args.type, {
+      section: `storage ${name}`,
+      file: written?.file ?? config.file,
+      line: written?.lines?.type ?? written?.line,
+    });
+    const { definition } = plugin;
+    // vdirsyncer: an unset (or null) `read_only` means the type's default; any falsy value on a read-only type is
+    // refused. We refuse it too, but name the section (vdirsyncer prints the bare sentence).
+    if (
+      definition.capabilities.readOnly &&
+      args.read_only !== undefined &&
+      args.read_only !== null &&
+      !args.read_only
+    ) {
+      throw new UserError(`Failed to initialize ${name}`, {
+        problems: [READ_ONLY_ONLY],
+        hint: `Remove \`read_only = ${pythonJsonDumps(args.read_only)}\` from [storage ${name}]: the ${definition.type} storage cannot write.`,
+      });
+    }
+    const options = pluginOptions(args);
+    const checked = await definition.options["~standard"].validate(options);
+    if (checked.issues) {
+      throw new UserError(`Failed to initialize ${name}`, {
+        problems: problemsOf(definition.type, options, checked.issues),
+        hint: `See the options of the ${definition.type} storage in its README.`,
+      });
+    }
+    const hosted = await createStorage(definition, checked.value, {
+      instance: name,
+      log: ctx.out,
+      source: plugin.source,
+      stats: ctx.stats,
+      signal: ctx.halt.signal,
+    });
+    this.#hosted.push(hosted);
+    return {
+      name,
+      section: args,
+      definition,
+      hosted,
+      readOnly: args.read_only === true || definition.capabilities.readOnly,
+      noDelete: args.no_delete === true,
+    };
+  }
+
+  /** Closes every storage this run opened (each once); a failure is logged, the others still close. */
+  async closeAll(): Promise<void> {
+    const hosted = this.#hosted.splice(0);
+    const results = await Promise.allSettled(hosted.map((h) => h.close()));
+    for (const r of results) {
+      if (r.status === "rejected") {
+        const err = r.reason as Error;
+        this.#ctx.out.warn(`Closing a storage failed: ${err?.message ?? String(err)}`);
+      }
+    }
+  }
+}
+
+/**
+ * The reference to open a cached collection with: `{id, config}` from its delta (`{collection: "work", path: …}`
+ * minus `collection`), or `null` for the configured location (`collection` null or absent).
+ */
+export function refOf(delta: StorageArgs): CollectionRef | null {
+  const id = delta.collection;
+  if (typeof id !== "string") return null;
+  const config: Record<string, JsonValue> = { ...delta };
+  delete config.collection;
+  return { id, config };
+}
+
+/** `section` or `section/collection`. */
+export function instanceOf(storage: SectionStorage, delta: StorageArgs): string {
+  return typeof delta.collection === "string" ? `${storage.name}/${delta.collection}` : storage.name;
 }
 
 /** Options of {@link createCollectionFor}. */
@@ -130,64 +201,77 @@ export interface CreateOptions {
 
 /**
  * vdirsyncer's `handle_collection_not_found`: warns `No collection "<c>" found for storage <inst>.`, asks
- * `Should vdirsyncer attempt to create it?` unless `implicit`, and creates the collection on the storage
- * configured by `section` (its arguments without any collection delta).
+ * `Should vdirsyncer attempt to create it?` unless `implicit`, and creates the collection.
  * @returns the delta for the created collection (`{collection, …config}`)
  * @throws {UserError} `Unable to find or create collection …` after a "no" or when the storage cannot create
  */
 export async function createCollectionFor(
   ctx: AppContext,
-  section: StorageArgs,
+  storage: SectionStorage,
   collection: string | null,
   options: CreateOptions,
 ): Promise<StorageArgs> {
-  const storageName = String(section.instance_name);
   ctx.out.warn(
-    `${options.reason ? `${options.reason}\n` : ""}No collection ${pythonJsonDumps(collection)} found for storage ${storageName}.`,
+    `${options.reason ? `${options.reason}\n` : ""}No collection ${pythonJsonDumps(collection)} found for storage ${storage.name}.`,
   );
   const unable = () =>
     new UserError(
-      `Unable to find or create collection "${collection}" for storage "${storageName}". Please create the collection yourself.`,
+      `Unable to find or create collection "${collection}" for storage "${storage.name}". Please create the collection yourself.`,
       { hint: "Create it with your calendar or contacts program, then run `vdirsyncer discover` again." },
     );
   if (!options.implicit && !(await confirm(ctx.out, ctx.reader, "Should vdirsyncer attempt to create it?"))) {
     throw unable();
   }
-  const base = { ...section };
-  delete base.collection;
-  const built = await buildStorage(ctx, base);
-  if (!built.storage.createCollection) {
-    ctx.out.error(`The ${built.definition.type} storage cannot create collections.`);
+  if (!storage.definition.capabilities.createCollection) {
+    ctx.out.error(`The ${storage.definition.type} storage cannot create collections.`);
     throw unable();
   }
-  const info = await built.storage.createCollection(collection);
-  return { collection, ...((info.config ?? {}) as Record<string, JsonValue>) };
+  const info = await storage.hosted.createCollection(collection);
+  const config: StorageArgs = { ...(info.config as StorageArgs) };
+  delete config.collection;
+  return { collection, ...config };
+}
+
+/** Options of {@link openCollection}. */
+export interface OpenOptions {
+  /** Create a missing collection after a warning (vdirsyncer's implicit creation). */
+  create: boolean;
+  /** Aborted for a hard stop of this collection. */
+  signal?: AbortSignal;
+  /** Receives this collection's counters. */
+  stats?: StatsSink;
 }
 
 /**
- * Opens the collection `args` points at, as vdirsyncer's `storage_instance_from_config(create=True)` does: when
- * it does not exist, it is created after a warning (no question asked), unless `create` is false.
- * @throws {UserError} invalid options, or the collection is missing and cannot be created
+ * Opens the collection `delta` points at on `storage`, as vdirsyncer's `storage_instance_from_config(create=True)`
+ * does: when it does not exist, it is created after a warning (no question asked), unless `create` is false.
+ * @throws {CollectionNotFoundError} missing and `create` is false
+ * @throws {UserError} the collection is missing and cannot be created
  */
 export async function openCollection(
   ctx: AppContext,
-  section: StorageArgs,
+  storage: SectionStorage,
   delta: StorageArgs,
-  options: { create: boolean },
+  options: OpenOptions,
 ): Promise<OpenedCollection> {
-  const args = { ...section, ...delta };
-  const built = await buildStorage(ctx, args);
+  const open = async (d: StorageArgs): Promise<OpenedCollection> => ({
+    storage,
+    collection: await storage.hosted.open(refOf(d), { signal: options.signal, stats: options.stats }),
+    instance: instanceOf(storage, d),
+    readOnly: storage.readOnly,
+    noDelete: storage.noDelete,
+    delta: d,
+  });
   try {
-    return { ...built, collection: await built.storage.open(null), args };
+    return await open(delta);
   } catch (err) {
     if (!options.create || !isVdirsyncerError(err, "COLLECTION_NOT_FOUND")) throw err;
-    const collection = typeof args.collection === "string" ? args.collection : null;
-    const created = await createCollectionFor(ctx, section, collection, {
+    const collection = typeof delta.collection === "string" ? delta.collection : null;
+    const created = await createCollectionFor(ctx, storage, collection, {
       implicit: true,
       reason: err.message,
     });
-    const again = { ...section, ...delta, ...created };
-    const rebuilt = await buildStorage(ctx, again);
-    return { ...rebuilt, collection: await rebuilt.storage.open(null), args: again };
+    // What creation reports wins over the cached delta, as vdirsyncer merges them.
+    return open({ ...delta, ...created });
   }
 }

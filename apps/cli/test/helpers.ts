@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { Readable, Writable } from "node:stream";
 import { afterEach } from "vitest";
-import { main } from "../src/index.ts";
+import { main, type SignalSource } from "../src/index.ts";
 
 /** What one run printed and returned. */
 export interface RunResult {
@@ -42,7 +42,16 @@ export interface World {
   config: string;
   /** Writes the config file; `{root}` is replaced by the world's folder. */
   writeConfig(text: string): void;
-  run(args: readonly string[], options?: { stdin?: string; tty?: boolean }): Promise<RunResult>;
+  run(
+    args: readonly string[],
+    options?: {
+      stdin?: string;
+      tty?: boolean;
+      env?: Record<string, string>;
+      cwd?: string;
+      signals?: SignalSource;
+    },
+  ): Promise<RunResult>;
   /** Writes a file under the root. */
   write(path: string, content: string): string;
   read(path: string): string;
@@ -73,11 +82,19 @@ export function world(): World {
       const stdout = new Capture(false);
       const stderr = new Capture(options.tty ?? false);
       const code = await main(["-c", config, ...args], {
-        env: { HOME: home, PATH: process.env.PATH },
-        cwd: root,
+        // npm's global folder is the world's own (empty unless a test installs a plugin there).
+        env: {
+          HOME: home,
+          PATH: process.env.PATH,
+          npm_config_prefix: join(root, "npm-global"),
+          ...options.env,
+        },
+        cwd: options.cwd ?? root,
         stdin: Readable.from(options.stdin === undefined ? [] : [options.stdin]),
         stdout,
         stderr,
+        // In-process runs never listen to the test process's signals.
+        signals: options.signals,
       });
       return { code, stdout: stdout.text, stderr: stderr.text };
     },

@@ -9,7 +9,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from "yargs";
 import { statusPath } from "../collections.ts";
 import type { AppContext } from "../context.ts";
 
-const COMMANDS = ["discover", "sync", "metasync", "repair", "showconfig", "completion"];
+const COMMANDS = ["discover", "sync", "metasync", "repair", "showconfig", "plugins", "completion"];
 const GLOBAL = ["-v", "--verbosity", "-c", "--config", "--version", "--help"];
 const OPTIONS: Record<string, string[]> = {
   discover: ["--list", "--no-list"],
@@ -17,6 +17,7 @@ const OPTIONS: Record<string, string[]> = {
   metasync: [],
   repair: ["--repair-unsafe-uid", "--no-repair-unsafe-uid"],
   showconfig: [],
+  plugins: ["--json"],
   completion: [],
 };
 
@@ -104,7 +105,11 @@ ${Object.entries(OPTIONS)
     const kind =
       c === "discover" ? "pairs" : c === "repair" ? "storages" : c === "completion" ? "" : "collections";
     const source =
-      kind === "" ? "(bash zsh fish)" : `(\${(f)"$(vdirsyncer completion --names ${kind} 2>/dev/null)"})`;
+      c === "plugins"
+        ? "()"
+        : kind === ""
+          ? "(bash zsh fish)"
+          : `(\${(f)"$(vdirsyncer completion --names ${kind} 2>/dev/null)"})`;
     return `        ${c}) names=${source}; _arguments ${o.map((x) => `'${x}'`).join(" ")} '*:name:($names)' ;;`;
   })
   .join("\n")}

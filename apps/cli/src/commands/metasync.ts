@@ -2,13 +2,13 @@
  * `vdirsyncer metasync [COLLECTION…]`: syncs the pair's `metadata` keys (displayname, color, …). Pairs run one
  * after another, the collections of one pair at once; the first failing pair stops the rest, as in vdirsyncer.
  */
-import { type MetaKey, metasyncCollection } from "@vdirsyncer/core";
+import { type MetaKey, metasyncCollection } from "@vdirsyncer/core/engine";
 import { openMetaStatus } from "@vdirsyncer/status";
 import type { ArgumentsCamelCase, Argv, CommandModule } from "yargs";
 import { statusPath } from "../collections.ts";
 import type { AppContext } from "../context.ts";
 import { reportError } from "../errors.ts";
-import { type OpenedCollection, openCollection } from "../storages.ts";
+import { openCollection } from "../storages.ts";
 import { selectTargets, statusNameOf } from "../targets.ts";
 
 /** Runs `metasync`; returns the exit code. */
@@ -17,17 +17,17 @@ export async function runMetasync(ctx: AppContext, args: readonly string[]): Pro
   const targets = await selectTargets(ctx, args);
   const root = await statusPath(ctx);
   for (const { resolved, collections } of targets) {
+    // After a stop (SIGINT/SIGTERM), no new pair starts.
+    if (ctx.stop.signal.aborted) break;
     const { pair } = resolved;
     const results = await Promise.all(
       collections.map(async (c) => {
         const name = statusNameOf(pair.name, c.name);
-        const opened: OpenedCollection[] = [];
         try {
           out.info(`Metasyncing ${name}`);
-          const a = await openCollection(ctx, resolved.a, c.a, { create: true });
-          opened.push(a);
-          const b = await openCollection(ctx, resolved.b, c.b, { create: true });
-          opened.push(b);
+          const opening = { create: true, signal: ctx.halt.signal };
+          const a = await openCollection(ctx, await ctx.storages.section(resolved.a), c.a, opening);
+          const b = await openCollection(ctx, await ctx.storages.section(resolved.b), c.b, opening);
           await metasyncCollection({
             a: { name: a.instance, collection: a.collection, readOnly: a.readOnly },
             b: { name: b.instance, collection: b.collection, readOnly: b.readOnly },
@@ -40,8 +40,6 @@ export async function runMetasync(ctx: AppContext, args: readonly string[]): Pro
         } catch (err) {
           reportError(out, err, name);
           return false;
-        } finally {
-          for (const side of opened) await side.storage.close?.();
         }
       }),
     );

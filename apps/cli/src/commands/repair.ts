@@ -1,16 +1,16 @@
 /**
  * `vdirsyncer repair STORAGE[/COLLECTION] [--repair-unsafe-uid]`: gives items without a UID, with a duplicate UID
- * or (on request) with an unsafe UID a new one (spec/storages.md, repair). The argument names a storage section,
+ * or (on request) with an unsafe UID a new one, as vdirsyncer's `repair` does. The argument names a storage section,
  * not a pair. Old versions go to the trash under the status path first.
  */
-import { repairCollection, UserError, type WritableCollection } from "@vdirsyncer/core";
+import { repairCollection, UserError, type WritableCollection } from "@vdirsyncer/core/engine";
 import { createDiskTrash } from "@vdirsyncer/status";
 import type { ArgumentsCamelCase, Argv, CommandModule } from "yargs";
 import { statusPath } from "../collections.ts";
 import type { AppContext } from "../context.ts";
 import { AbortedError } from "../errors.ts";
 import { confirm } from "../prompt.ts";
-import { buildStorage, openCollection, type StorageArgs } from "../storages.ts";
+import { openCollection, type StorageArgs } from "../storages.ts";
 
 /** Runs `repair`; returns the exit code. */
 export async function runRepair(ctx: AppContext, target: string, repairUnsafeUid: boolean): Promise<number> {
@@ -23,14 +23,16 @@ export async function runRepair(ctx: AppContext, target: string, repairUnsafeUid
   const storageName = slash === -1 ? target : target.slice(0, slash);
   const collection = slash === -1 ? null : target.slice(slash + 1);
   const section = await ctx.resolvedStorage(storageName);
+  const storage = await ctx.storages.section(section);
   let delta: StorageArgs = {};
   if (collection !== null) {
     out.info("Discovering collections (skipping cache).");
-    const built = await buildStorage(ctx, { ...section });
     let found: StorageArgs | undefined;
-    for await (const info of built.storage.discover?.() ?? []) {
+    for await (const info of storage.hosted.discover()) {
       if (info.id === collection) {
-        found = { collection, ...((info.config ?? {}) as StorageArgs) };
+        const config = { ...(info.config as StorageArgs) };
+        delete config.collection;
+        found = { collection, ...config };
         break;
       }
     }
@@ -41,7 +43,7 @@ export async function runRepair(ctx: AppContext, target: string, repairUnsafeUid
     }
     delta = found;
   }
-  const opened = await openCollection(ctx, section, delta, { create: true });
+  const opened = await openCollection(ctx, storage, delta, { create: true, signal: ctx.halt.signal });
   if (opened.readOnly || !("upload" in opened.collection)) {
     throw new UserError(`Storage ${opened.instance} is read-only; repair would have to change it.`, {
       hint: "Remove `read_only = true` from the storage section for the repair.",
@@ -49,17 +51,13 @@ export async function runRepair(ctx: AppContext, target: string, repairUnsafeUid
   }
   out.info(`Repairing ${opened.instance}`);
   out.warn("Make sure no other program is talking to the server.");
-  try {
-    await repairCollection(opened.collection as WritableCollection, {
-      repairUnsafeUid,
-      log: out,
-      name: opened.instance,
-      // Storage and pair names never collide (vdirsyncer refuses it), so the storage name is a safe trash folder.
-      trash: createDiskTrash(await statusPath(ctx), storageName, collection),
-    });
-  } finally {
-    await opened.storage.close?.();
-  }
+  await repairCollection(opened.collection as WritableCollection, {
+    repairUnsafeUid,
+    log: out,
+    name: opened.instance,
+    // Storage and pair names never collide (vdirsyncer refuses it), so the storage name is a safe trash folder.
+    trash: createDiskTrash(await statusPath(ctx), storageName, collection),
+  });
   // vdirsyncer exits 0 even when items were beyond repair; they are listed above.
   return 0;
 }

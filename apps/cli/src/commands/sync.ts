@@ -5,16 +5,17 @@
 import { existsSync, readFileSync } from "node:fs";
 import {
   type CollectionStatus,
+  type ConflictResolution,
   createMemoryStatus,
-  createMemoryStorage,
+  describeConflictResolution,
   isVdirsyncerError,
   type SyncAction,
   type SyncEvent,
   syncCollection,
   UserError,
   type VdirsyncerError,
-} from "@vdirsyncer/core";
-import { type ConflictResolution, describeConflictResolution } from "@vdirsyncer/core/engine";
+} from "@vdirsyncer/core/engine";
+import { createMemoryStorage } from "@vdirsyncer/core/memory";
 import {
   createDiskTrash,
   fromLegacyStatus,
@@ -29,7 +30,8 @@ import type { AppContext } from "../context.ts";
 import { hintFor, reportError } from "../errors.ts";
 import { runPool } from "../pool.ts";
 import { Progress } from "../progress.ts";
-import { type OpenedCollection, openCollection } from "../storages.ts";
+import { Tally } from "../stats.ts";
+import { openCollection } from "../storages.ts";
 import { selectTargets, statusNameOf } from "../targets.ts";
 
 /** How many collections sync at once. */
@@ -120,7 +122,7 @@ async function emptyCollection(ctx: AppContext, resolved: ResolvedPair, side: "a
   const name = statusNameOf(String(resolved[side].instance_name), c.name);
   ctx.out.info(`Would create collection ${JSON.stringify(c.name)} for storage ${name}`);
   const storage = createMemoryStorage();
-  return { instance: name, collection: await storage.open(null), readOnly: false, noDelete: false };
+  return { instance: name, collection: storage.open(null), readOnly: false, noDelete: false };
 }
 
 /** Runs `sync`; returns the exit code. */
@@ -144,6 +146,7 @@ export async function runSync(ctx: AppContext, options: SyncCommandOptions): Pro
       : undefined;
   out.progress = progress;
   const total = zero();
+  const totalStats = new Tally();
   let failed = 0;
   let collections = 0;
 
@@ -163,13 +166,25 @@ export async function runSync(ctx: AppContext, options: SyncCommandOptions): Pro
       }
       for (const c of list) {
         tasks.push(async () => {
+          // After a stop, collections that have not started yet are left for the next run.
+          if (ctx.stop.signal.aborted) return;
           const name = statusNameOf(pairName, c.name);
           const counts = zero();
+          const stats = new Tally();
           collections++;
-          const ok = await syncOne(ctx, options, root, resolved, c, counts, json, progress);
+          const ok = await syncOne(ctx, options, root, resolved, c, counts, json, progress, stats);
+          stats.end();
           if (!ok) failed++;
           for (const k of Object.keys(total) as (keyof Counts)[]) total[k] += counts[k];
-          json({ event: "collection", collection: name, status: ok ? "done" : "failed", ...counts });
+          totalStats.merge(stats);
+          out.debug(`${name}: ${stats.line()}`);
+          json({
+            event: "collection",
+            collection: name,
+            status: ok ? "done" : "failed",
+            ...counts,
+            stats: stats.toJSON(),
+          });
         });
       }
     }
@@ -180,7 +195,8 @@ export async function runSync(ctx: AppContext, options: SyncCommandOptions): Pro
     out.progress = undefined;
   }
   if (options.dryRun) out.info("Dry run: nothing was written.");
-  json({ event: "summary", ok: failed === 0, collections, ...total });
+  totalStats.end();
+  json({ event: "summary", ok: failed === 0, collections, ...total, stats: totalStats.toJSON() });
   return failed === 0 ? 0 : 1;
 }
 
@@ -194,6 +210,7 @@ async function syncOne(
   counts: Counts,
   json: (value: Record<string, unknown>) => void,
   progress: Progress | undefined,
+  stats: Tally,
 ): Promise<boolean> {
   const { out } = ctx;
   const { pair } = resolved;
@@ -207,28 +224,22 @@ async function syncOne(
   out.info(`Syncing ${name}`);
   progress?.start(name);
   let status: CollectionStatus | undefined;
-  const opened: { storage?: { close?(): unknown } }[] = [];
   try {
-    const open = async (
-      side: "a" | "b",
-    ): Promise<
-      Pick<OpenedCollection, "instance" | "collection" | "readOnly" | "noDelete"> &
-        Partial<Pick<OpenedCollection, "storage">>
-    > => {
-      const section = resolved[side];
+    // The section's storage is shared by every collection and pair of this run, and closed when the command ends.
+    const open = async (side: "a" | "b") => {
+      const storage = await ctx.storages.section(resolved[side]);
       const delta = c[side];
-      if (!options.dryRun) return openCollection(ctx, section, delta, { create: true });
+      const opening = { signal: ctx.halt.signal, stats };
+      if (!options.dryRun) return openCollection(ctx, storage, delta, { create: true, ...opening });
       try {
-        return await openCollection(ctx, section, delta, { create: false });
+        return await openCollection(ctx, storage, delta, { create: false, ...opening });
       } catch (err) {
         if (!isVdirsyncerError(err, "COLLECTION_NOT_FOUND")) throw err;
         return emptyCollection(ctx, resolved, side, c);
       }
     };
     const a = await open("a");
-    opened.push(a);
     const b = await open("b");
-    opened.push(b);
     if (pair.partialSyncSet && !a.readOnly && !b.readOnly) {
       throw new UserError(
         "`partial_sync` is only effective if one storage is read-only. Use `read_only = true` in exactly one storage section.",
@@ -310,7 +321,7 @@ async function syncOne(
           break;
       }
     };
-    await syncCollection({
+    const report = await syncCollection({
       a: { name: a.instance, collection: a.collection, readOnly: a.readOnly, noDelete: a.noDelete },
       b: { name: b.instance, collection: b.collection, readOnly: b.readOnly, noDelete: b.noDelete },
       status,
@@ -319,15 +330,18 @@ async function syncOne(
       partialSync: pair.partialSync,
       forceDelete: options.forceDelete,
       dryRun: options.dryRun,
+      stop: ctx.stop.signal,
       log: out,
       onEvent,
       onError: (err: VdirsyncerError) => fail(err),
     });
+    if (report.notStarted > 0) {
+      out.warn(`${name}: stopped; ${report.notStarted} changes are left for the next sync.`);
+    }
   } catch (err) {
     fail(err);
   } finally {
     await status?.close?.();
-    for (const side of opened) await side.storage?.close?.();
     progress?.end(name);
   }
   return ok;
