@@ -15,20 +15,36 @@ import { homedir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import {
   AlreadyExistsError,
+  type Capabilities,
+  type CollectionFor,
+  type CollectionInfo,
   CollectionNotFoundError,
   type CollectionRef,
   defineStorage,
-  InvalidItemError,
   InvalidResponseError,
   Item,
   NotFoundError,
   UserError,
-  type WritableCollection,
   WrongEtagError,
 } from "@vdirsyncer/core";
 import { z } from "zod";
 
 type Stored = Record<string, { etag: string; raw: string }>;
+
+const capabilities = {
+  readOnly: false,
+  discover: false,
+  createCollection: true,
+  metadata: [],
+  ctag: false,
+  syncToken: false,
+  batchGet: false,
+  watch: false,
+  // No `concurrency`: one call at a time per instance, which the read-change-write below needs.
+} as const satisfies Capabilities;
+
+/** The collection type these capabilities call for: exactly the methods they promise, no more. */
+type JsonCollection = CollectionFor<typeof capabilities>;
 
 const Options = z
   .object({
@@ -101,7 +117,7 @@ async function createFile(path: string): Promise<void> {
   }
 }
 
-function openFile(path: string): WritableCollection {
+function openFile(path: string): JsonCollection {
   const current = async (href: string, etag?: string) => {
     const items = await load(path);
     const entry = items[href];
@@ -148,17 +164,7 @@ export const json = defineStorage({
   type: "json",
   summary: "A collection kept in one JSON file (an example plugin).",
   itemKinds: ["calendar", "addressbook"],
-  capabilities: {
-    readOnly: false,
-    discover: false,
-    createCollection: true,
-    metadata: [],
-    ctag: false,
-    syncToken: false,
-    batchGet: false,
-    watch: false,
-    // No `concurrency`: one call at a time per instance, which the read-change-write above needs.
-  },
+  capabilities,
   options: Options,
   create: (options) => {
     const configured = expand(options.path);
@@ -176,7 +182,7 @@ export const json = defineStorage({
         }
         return openFile(path);
       },
-      async createCollection(id) {
+      async createCollection(id): Promise<CollectionInfo> {
         const path = id === null ? configured : join(dirname(configured), `${encodeURIComponent(id)}.json`);
         await createFile(path);
         return {

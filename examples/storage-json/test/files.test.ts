@@ -21,7 +21,9 @@ describe("the json file", () => {
     expect(error).toMatchObject({ code: "INVALID_RESPONSE", context: { location: path } });
     expect((error as Error).message).toContain(path);
     expect((error as { hint: string }).hint).toContain("did not write");
-    await expect(col.list().next()).rejects.toMatchObject({ code: "INVALID_RESPONSE" });
+    await expect(col.list()[Symbol.asyncIterator]().next()).rejects.toMatchObject({
+      code: "INVALID_RESPONSE",
+    });
     expect(await readFile(path, "utf8")).toBe('{"items": {"a": ');
   });
 
