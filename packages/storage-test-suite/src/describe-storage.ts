@@ -17,8 +17,8 @@ import { persistenceGroup } from "./groups/persistence.ts";
 import { watchGroup } from "./groups/watch.ts";
 import { createSuite, type DescribeStorageOptions, type Suite } from "./harness.ts";
 
-export { replaceCollectionId } from "./groups/missing.ts";
 export { cachedRef } from "./expect.ts";
+export { replaceCollectionId } from "./groups/missing.ts";
 export { parallelWrites } from "./groups/parallel.ts";
 export type { DescribeStorageOptions } from "./harness.ts";
 

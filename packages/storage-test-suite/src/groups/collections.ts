@@ -152,7 +152,7 @@ async function commandPath<O>(suite: Suite<O>, source: "createCollection" | "dis
       const listed = (await collect(col.list())).map((r) => r.href).sort();
       expect(
         listed,
-        `${label}: collection "${id}" (opened from ${JSON.stringify(cached[i])}) must list exactly its own items`,
+        `${label}: collection "${id}" (opened from ${JSON.stringify(cached[i])}) must list exactly its own items (open() rebuilds a collection from id and config over its own options, never from href)`,
       ).toEqual(hrefs[i]);
       const got = await Promise.all(listed.map((href) => col.get(href)));
       expect(got.map((g) => g.item.hash).sort()).toEqual(items[i]!.map((item) => item.hash).sort());
