@@ -1,10 +1,12 @@
 /**
  * Atomic file writes inside one folder: readers see the old file or the new one, never a half-written one.
  */
-import { randomBytes } from "node:crypto";
 import { type BigIntStats, constants } from "node:fs";
 import { copyFile, link, open, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
+import { tempNameFor } from "./leftovers.ts";
+
+export { tempNameFor } from "./leftovers.ts";
 
 /** Raised by {@link writeNewFile} when the target name is taken; the caller turns it into AlreadyExistsError. */
 export class TargetExistsError extends Error {
@@ -28,15 +30,6 @@ const DIR_SYNC_UNSUPPORTED = new Set([
   "EPERM",
   "EACCES",
 ]);
-
-/**
- * The name of a temporary file for `target`: hidden, not ending in any item extension, and short enough to be
- * creatable whenever the target itself is (the target's name is cut to 32 characters).
- */
-export function tempNameFor(target: string): string {
-  const prefix = Array.from(target).slice(0, 32).join("");
-  return `.${prefix}.${randomBytes(6).toString("hex")}.tmp`;
-}
 
 /**
  * Writes `bytes` to a new temporary file in `dir` (mode 0600), flushed to disk, and returns its name and stat.

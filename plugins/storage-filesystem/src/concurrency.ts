@@ -34,3 +34,57 @@ export async function* mapBounded<T, R>(
     yield result.value;
   }
 }
+
+/** At most `limit` tasks at once; the others wait in order. */
+export class Semaphore {
+  readonly #limit: number;
+  #active = 0;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  /** Runs `task` once a slot is free and frees the slot when it settles. */
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.#active >= this.#limit) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    else this.#active++;
+    try {
+      return await task();
+    } finally {
+      // Hand the slot straight to the next waiter, so a newcomer cannot overtake it.
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#active--;
+    }
+  }
+}
+
+/**
+ * One task at a time per key (a file path), in call order; different keys run in parallel. Keeps a check and the
+ * write that depends on it (compare the etag, then replace the file) together when calls on one file overlap.
+ */
+export class KeyedMutex {
+  readonly #tails = new Map<string, Promise<unknown>>();
+
+  /** Runs `task` after every earlier task of `key` has settled. */
+  run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.#tails.get(key) ?? Promise.resolve();
+    const result = previous.then(task, task);
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#tails.set(key, tail);
+    // Forget the key once nothing is queued behind this task, so the map does not grow with every file ever written.
+    void tail.then(() => {
+      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+    });
+    return result;
+  }
+
+  /** How many keys have a task queued or running (for tests). */
+  get size(): number {
+    return this.#tails.size;
+  }
+}

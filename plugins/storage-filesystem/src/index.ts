@@ -4,16 +4,18 @@
  */
 import { defineStorage } from "@vdirsyncer/core";
 import { FilesystemOptions } from "./options.ts";
-import { findVdirs, makeVdir, openVdir } from "./vdir.ts";
+import { FilesystemStorage } from "./storage.ts";
 
 export { FilesystemOptions } from "./options.ts";
+export { FilesystemStorage } from "./storage.ts";
 export { etagOf, VdirCollection } from "./vdir.ts";
 
 /**
  * The `filesystem` storage: a vdir, or a folder of vdirs with one collection per subfolder.
  *
  * hrefs are file names and etags are `"<mtime ns>;<inode>"`, both byte-identical to vdirsyncer's, so a status
- * written by vdirsyncer continues without downloading anything again.
+ * written by vdirsyncer continues without downloading anything again. Every item is its own file, written
+ * atomically, and writes of one file are serialised within an instance, so calls run in parallel safely.
  */
 export const filesystem = defineStorage({
   type: "filesystem",
@@ -27,13 +29,11 @@ export const filesystem = defineStorage({
     ctag: false,
     syncToken: false,
     batchGet: true,
+    watch: true,
+    concurrency: 16,
   },
   options: FilesystemOptions,
-  create: (options, ctx) => ({
-    open: (collection) => openVdir(collection?.href ?? options.path, options, ctx),
-    discover: () => findVdirs(options.path),
-    createCollection: (id) => makeVdir(options.path, id),
-  }),
+  create: (options, ctx) => new FilesystemStorage(options, ctx),
 });
 
 export default filesystem;

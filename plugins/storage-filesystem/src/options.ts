@@ -1,22 +1,20 @@
 /**
  * The options of `[storage NAME]` sections with `type = "filesystem"`, spelled as in the config file.
  */
-import { expandPath as expandUserPath } from "@vdirsyncer/core/compat";
 import { z } from "zod";
 import { resolveCodec, UnknownEncodingError } from "./codec.ts";
-
-/** vdirsyncer's `expand_path`, made absolute (no `..`, no trailing slash); `~user` forms are left as they are. */
-export function expandPath(path: string): string {
-  return expandUserPath(path, { absolute: true });
-}
 
 const hook = z.string().min(1).nullable().default(null);
 
 /** The validated options of a filesystem storage. */
 export const FilesystemOptions = z.strictObject(
   {
-    /** A vdir (with `collections = null`) or a folder of vdirs. */
-    path: z.string().min(1).transform(expandPath),
+    /**
+     * A vdir (with `collections = null`) or a folder of vdirs, as written: `~` is expanded and a relative path is
+     * taken from the working directory when the storage uses it, as vdirsyncer does, so that the collection
+     * configs it reports are the ones vdirsyncer caches.
+     */
+    path: z.string().min(1),
     /** The suffix of item files, e.g. `.ics`; part of every href. */
     fileext: z.string(),
     /** The encoding of item and metadata files; decoding is strict. */
@@ -46,5 +44,5 @@ export const FilesystemOptions = z.strictObject(
   },
 );
 
-/** The options a filesystem storage works with, after defaults and `~` expansion. */
+/** The options a filesystem storage works with, after defaults (`path` as written). */
 export type FilesystemOptions = z.output<typeof FilesystemOptions>;

@@ -1,68 +1,79 @@
 /**
  * A vdir: one folder per collection, one file per item, metadata in extension-less files next to them.
  */
-import { execFile } from "node:child_process";
 import type { BigIntStats } from "node:fs";
-import { mkdir, open, readdir, stat, unlink } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { open, readdir, stat, unlink } from "node:fs/promises";
+import { join } from "node:path";
 import {
   AlreadyExistsError,
-  type CollectionInfo,
   CollectionNotFoundError,
   type FetchedItem,
   InvalidItemError,
   Item,
   type ItemFailure,
   type ItemRef,
-  META_KEYS,
   type MetaKey,
   NotFoundError,
-  pyStrip,
   type StorageContext,
-  UnsupportedError,
-  UserError,
   type WritableCollection,
   type Written,
   WrongEtagError,
 } from "@vdirsyncer/core";
 import { codeOf, replaceFile, syncDir, TargetExistsError, writeNewFile } from "./atomic.ts";
 import { type Codec, resolveCodec } from "./codec.ts";
-import { IO_CONCURRENCY, mapBounded } from "./concurrency.ts";
+import { IO_CONCURRENCY, KeyedMutex, mapBounded, Semaphore } from "./concurrency.ts";
+import { decodeFileName, etagOf, isMissing } from "./files.ts";
+import { runHook } from "./hooks.ts";
+import { isTempName, removeLeftovers } from "./leftovers.ts";
+import { readMeta, writeMeta } from "./meta.ts";
 import { hrefForIdent, isPlainFileName, randomHref } from "./names.ts";
-import { expandPath, type FilesystemOptions } from "./options.ts";
+import type { FilesystemOptions } from "./options.ts";
+import { watchFolder } from "./watch.ts";
 
-/**
- * The etag of a file, byte-identical to vdirsyncer's `f"{float(st_mtime_ns):.9f};{st_ino}"`.
- *
- * The nanosecond mtime goes through a double on purpose: vdirsyncer rounds it the same way, and an existing status
- * only continues without re-downloading when the strings match exactly.
- */
-export function etagOf(stats: BigIntStats): string {
-  return `${Number(stats.mtimeNs).toFixed(9)};${stats.ino}`;
+export { etagOf } from "./files.ts";
+
+/** What the collections of one storage instance share, so that parallel calls on them stay safe. */
+export interface VdirShared {
+  /** One write at a time per file (a check and the write that depends on it stay together). */
+  files: KeyedMutex;
+  /** Bounds the files read at once over the whole instance. */
+  reads: Semaphore;
+  /** Folders whose leftovers from interrupted runs were looked for already. */
+  cleaned: Set<string>;
 }
 
-/** Error codes that mean "there is no item file at this href". */
-const MISSING = new Set(["ENOENT", "ENOTDIR", "EISDIR", "ELOOP", "ENAMETOOLONG"]);
+/** A fresh {@link VdirShared}, for one storage instance. */
+export function vdirShared(): VdirShared {
+  return { files: new KeyedMutex(), reads: new Semaphore(2 * IO_CONCURRENCY), cleaned: new Set() };
+}
 
-/** One vdir folder, opened as a collection. Create it with {@link openVdir}. */
+/** One vdir folder, opened as a collection. A storage's `open()` checks that `dir` is a folder first. */
 export class VdirCollection implements WritableCollection {
   readonly #codec: Codec;
+  readonly #shared: VdirShared;
 
   /** The absolute path of the folder. */
   readonly dir: string;
   readonly options: FilesystemOptions;
   readonly ctx: StorageContext;
 
-  /** Use {@link openVdir}, which checks that `dir` is a folder. */
-  constructor(dir: string, options: FilesystemOptions, ctx: StorageContext) {
+  constructor(
+    dir: string,
+    options: FilesystemOptions,
+    ctx: StorageContext,
+    shared: VdirShared = vdirShared(),
+  ) {
     this.dir = dir;
     this.options = options;
     this.ctx = ctx;
     this.#codec = resolveCodec(options.encoding);
+    this.#shared = shared;
   }
 
   /**
-   * Lists the regular files (symlinks followed) whose names end in `fileext` and not in `fileignoreext`.
+   * Lists the regular files (symlinks followed) whose names end in `fileext` and not in `fileignoreext`; our own
+   * temporary files never. The first listing of a folder also removes the temporary files an interrupted run of
+   * ours provably left there.
    *
    * A file removed between reading the folder and its stat is left out. A name that is not UTF-8 cannot be an href
    * and is skipped with a warning.
@@ -78,6 +89,7 @@ export class VdirCollection implements WritableCollection {
     }
     const { fileext, fileignoreext } = this.options;
     const names: string[] = [];
+    const temps: string[] = [];
     for (const bytes of raw) {
       const name = decodeFileName(bytes);
       if (name === undefined) {
@@ -86,19 +98,26 @@ export class VdirCollection implements WritableCollection {
         );
         continue;
       }
+      if (isTempName(name)) {
+        temps.push(name);
+        continue;
+      }
       if (!name.endsWith(fileext)) continue;
       // vdirsyncer quirk, fixed: with `fileignoreext = ""` it ignores every file; here "" ignores nothing.
       if (fileignoreext !== "" && name.endsWith(fileignoreext)) continue;
       names.push(name);
     }
-    const stats = mapBounded(names, IO_CONCURRENCY, async (name) => {
-      try {
-        return { name, stats: await stat(join(this.dir, name), { bigint: true }) };
-      } catch (err) {
-        if (MISSING.has(codeOf(err) ?? "")) return undefined; // vanished since readdir, or a dangling link
-        throw err;
-      }
-    });
+    await this.#removeLeftovers(temps);
+    const stats = mapBounded(names, IO_CONCURRENCY, (name) =>
+      this.#shared.reads.run(async () => {
+        try {
+          return { name, stats: await stat(join(this.dir, name), { bigint: true }) };
+        } catch (err) {
+          if (isMissing(err)) return undefined; // vanished since readdir, or a dangling link
+          throw err;
+        }
+      }),
+    );
     for await (const entry of stats) {
       if (entry?.stats.isFile()) yield { href: entry.name, etag: etagOf(entry.stats) };
     }
@@ -133,19 +152,18 @@ export class VdirCollection implements WritableCollection {
    */
   async upload(item: Item): Promise<Written & { etag: string }> {
     const bytes = this.#encode(item);
-    let href = hrefForIdent(item.ident, this.options.fileext);
-    let stats: BigIntStats;
-    try {
-      stats = await this.#create(href, bytes);
-    } catch (err) {
+    const href = hrefForIdent(item.ident, this.options.fileext);
+    let written = await this.#locked(href, () => this.#uploadAs(href, bytes)).catch((err: unknown) => {
       // vdirsyncer behaviour, kept: a UID the file system refuses as a name gets a random one instead.
       if (codeOf(err) !== "ENAMETOOLONG" && codeOf(err) !== "ENOENT") throw err;
       this.ctx.log.debug(`The UID of ${href} cannot be a file name here; using a random one.`);
-      href = randomHref(this.options.fileext);
-      stats = await this.#create(href, bytes);
+      return undefined;
+    });
+    if (written === undefined) {
+      const other = randomHref(this.options.fileext);
+      written = await this.#locked(other, () => this.#uploadAs(other, bytes));
     }
-    await this.#runHook("post_hook", this.options.post_hook, join(this.dir, href));
-    return { href, etag: etagOf(stats) };
+    return written;
   }
 
   /**
@@ -155,11 +173,13 @@ export class VdirCollection implements WritableCollection {
    * @throws {InvalidItemError} the text cannot be written in `encoding`
    */
   async update(href: string, item: Item, etag: string): Promise<{ etag: string }> {
-    const path = await this.#checkEtag(href, etag);
     const bytes = this.#encode(item);
-    const stats = await replaceFile(this.dir, href, bytes);
-    await this.#runHook("post_hook", this.options.post_hook, path);
-    return { etag: etagOf(stats) };
+    return this.#locked(href, async () => {
+      const path = await this.#checkEtag(href, etag);
+      const stats = await replaceFile(this.dir, href, bytes);
+      await runHook(this.ctx.log, "post_hook", this.options.post_hook, path);
+      return { etag: etagOf(stats) };
+    });
   }
 
   /**
@@ -168,15 +188,17 @@ export class VdirCollection implements WritableCollection {
    * @throws {WrongEtagError} the file changed since `etag` was read
    */
   async delete(href: string, etag: string): Promise<void> {
-    const path = await this.#checkEtag(href, etag);
-    await this.#runHook("pre_deletion_hook", this.options.pre_deletion_hook, path);
-    try {
-      await unlink(path);
-    } catch (err) {
-      if (codeOf(err) === "ENOENT") throw new NotFoundError(href, { cause: err });
-      throw err;
-    }
-    await syncDir(this.dir);
+    await this.#locked(href, async () => {
+      const path = await this.#checkEtag(href, etag);
+      await runHook(this.ctx.log, "pre_deletion_hook", this.options.pre_deletion_hook, path);
+      try {
+        await unlink(path);
+      } catch (err) {
+        if (codeOf(err) === "ENOENT") throw new NotFoundError(href, { cause: err });
+        throw err;
+      }
+      await syncDir(this.dir);
+    });
   }
 
   /**
@@ -184,27 +206,8 @@ export class VdirCollection implements WritableCollection {
    * @throws {UnsupportedError} `key` is not a vdir metadata key
    * @throws {InvalidItemError} the file is not valid text in `encoding`
    */
-  async getMeta(key: MetaKey): Promise<string | undefined> {
-    const path = this.#metaPath(key);
-    let bytes: Uint8Array;
-    try {
-      bytes = await readRegularFile(path);
-    } catch (err) {
-      if (MISSING.has(codeOf(err) ?? "")) return undefined;
-      throw err;
-    }
-    try {
-      return pyStrip(this.#codec.decode(bytes));
-    } catch (cause) {
-      throw new InvalidItemError(
-        `Cannot read the ${key} of ${this.dir}: ${path} is not valid ${this.#codec.label} text.`,
-        {
-          cause,
-          location: path,
-          hint: `Fix or remove ${path}, or set the storage's encoding option to the file's encoding.`,
-        },
-      );
-    }
+  getMeta(key: MetaKey): Promise<string | undefined> {
+    return readMeta(this.dir, this.#codec, key);
   }
 
   /**
@@ -212,77 +215,84 @@ export class VdirCollection implements WritableCollection {
    * @throws {UnsupportedError} `key` is not a vdir metadata key
    * @throws {InvalidItemError} the value cannot be written in `encoding`
    */
-  async setMeta(key: MetaKey, value: string | undefined): Promise<void> {
-    const path = this.#metaPath(key);
-    if (value === undefined) {
-      try {
-        await unlink(path);
-      } catch (err) {
-        if (codeOf(err) !== "ENOENT") throw err;
-        return;
-      }
-      await syncDir(this.dir);
-      return;
-    }
-    let bytes: Uint8Array;
+  setMeta(key: MetaKey, value: string | undefined): Promise<void> {
+    return this.#shared.files.run(join(this.dir, key), () => writeMeta(this.dir, this.#codec, key, value));
+  }
+
+  /**
+   * Calls `onChange` (debounced) whenever a file of the folder is created, written, renamed or removed by anyone,
+   * our own temporary files aside, until `signal` aborts; follows the folder when it is replaced.
+   * @throws {CollectionNotFoundError} the folder does not exist
+   */
+  watch(onChange: () => void, signal: AbortSignal): void {
+    const { fileignoreext } = this.options;
+    const relevant = (name: string) =>
+      !isTempName(name) && (fileignoreext === "" || !name.endsWith(fileignoreext));
     try {
-      bytes = this.#codec.encode(pyStrip(value));
-    } catch (cause) {
-      throw new InvalidItemError(`Cannot write the ${key} of ${this.dir}: ${(cause as Error).message}.`, {
-        cause,
-        location: path,
-      });
+      watchFolder(this.dir, relevant, onChange, signal);
+    } catch (err) {
+      if (codeOf(err) === "ENOENT" || codeOf(err) === "ENOTDIR") throw this.#missingFolder(err);
+      throw err;
     }
-    await replaceFile(this.dir, key, bytes);
   }
 
   /** Reads and decodes one href; a decoding failure is returned, not thrown, so getMany can go on. */
-  async #read(href: string): Promise<FetchedItem | ItemFailure> {
+  #read(href: string): Promise<FetchedItem | ItemFailure> {
     const path = this.#itemPath(href);
-    let bytes: Uint8Array;
-    let stats: BigIntStats;
-    try {
-      const fh = await open(path, "r");
+    return this.#shared.reads.run(async () => {
+      let bytes: Uint8Array;
+      let stats: BigIntStats;
       try {
-        // fstat on the open file: the etag belongs to exactly the bytes read, even if the file is replaced meanwhile.
-        stats = await fh.stat({ bigint: true });
-        if (!stats.isFile())
-          throw new NotFoundError(href, { message: `Item not found: ${path} is not a file.` });
-        bytes = await fh.readFile();
-      } finally {
-        await fh.close();
+        const fh = await open(path, "r");
+        try {
+          // fstat on the open file: the etag belongs to exactly the bytes read, even if the file is replaced meanwhile.
+          stats = await fh.stat({ bigint: true });
+          if (!stats.isFile())
+            throw new NotFoundError(href, { message: `Item not found: ${path} is not a file.` });
+          bytes = await fh.readFile();
+        } finally {
+          await fh.close();
+        }
+      } catch (err) {
+        if (isMissing(err)) throw new NotFoundError(href, { cause: err });
+        throw err;
       }
-    } catch (err) {
-      if (MISSING.has(codeOf(err) ?? "")) throw new NotFoundError(href, { cause: err });
-      throw err;
-    }
-    let text: string;
-    try {
-      text = this.#codec.decode(bytes);
-    } catch (cause) {
-      const binary = bytes.includes(0) ? " (it contains NUL bytes, so it looks like a binary file)" : "";
-      const error = new InvalidItemError(
-        `Cannot read ${path}: it is not valid ${this.#codec.label} text${binary}.`,
-        {
-          cause,
-          href,
-          location: path,
-          hint: `Fix or remove the file, or set the storage's encoding option to the file's encoding.`,
-        },
-      );
-      return { href, error };
-    }
-    return { href, etag: etagOf(stats), item: new Item(text) };
+      let text: string;
+      try {
+        text = this.#codec.decode(bytes);
+      } catch (cause) {
+        const binary = bytes.includes(0) ? " (it contains NUL bytes, so it looks like a binary file)" : "";
+        const error = new InvalidItemError(
+          `Cannot read ${path}: it is not valid ${this.#codec.label} text${binary}.`,
+          {
+            cause,
+            href,
+            location: path,
+            hint: `Fix or remove the file, or set the storage's encoding option to the file's encoding.`,
+          },
+        );
+        return { href, error };
+      }
+      return { href, etag: etagOf(stats), item: new Item(text) };
+    });
   }
 
-  /** Creates a new item file, mapping a taken name to AlreadyExistsError. */
-  async #create(href: string, bytes: Uint8Array): Promise<BigIntStats> {
+  /** Creates the file of a new item and runs `post_hook`; a taken name is AlreadyExistsError. */
+  async #uploadAs(href: string, bytes: Uint8Array): Promise<Written & { etag: string }> {
+    let stats: BigIntStats;
     try {
-      return await writeNewFile(this.dir, href, bytes);
+      stats = await writeNewFile(this.dir, href, bytes);
     } catch (err) {
       if (err instanceof TargetExistsError) throw new AlreadyExistsError(href, { cause: err });
       throw err;
     }
+    await runHook(this.ctx.log, "post_hook", this.options.post_hook, join(this.dir, href));
+    return { href, etag: etagOf(stats) };
+  }
+
+  /** Runs `task` while no other write of the same file (through any collection of this instance) runs. */
+  #locked<T>(href: string, task: () => Promise<T>): Promise<T> {
+    return this.#shared.files.run(this.#itemPath(href), task);
   }
 
   /** Checks that `href` is a file whose current etag is `etag`, and returns its path. */
@@ -292,7 +302,7 @@ export class VdirCollection implements WritableCollection {
     try {
       stats = await stat(path, { bigint: true });
     } catch (err) {
-      if (MISSING.has(codeOf(err) ?? "")) throw new NotFoundError(href, { cause: err });
+      if (isMissing(err)) throw new NotFoundError(href, { cause: err });
       throw err;
     }
     if (!stats.isFile()) throw new NotFoundError(href, { message: `Item not found: ${path} is not a file.` });
@@ -325,142 +335,16 @@ export class VdirCollection implements WritableCollection {
     return join(this.dir, href);
   }
 
-  #metaPath(key: MetaKey): string {
-    if (!META_KEYS.includes(key))
-      throw new UnsupportedError(`The filesystem storage has no metadata "${key}".`);
-    return join(this.dir, key);
-  }
-
-  /**
-   * Runs `[hook, path]` without a shell and waits for it. vdirsyncer semantics: a hook that cannot start is a
-   * warning, and its exit status is ignored.
-   */
-  async #runHook(name: string, hook: string | null, path: string): Promise<void> {
-    if (hook === null) return;
-    this.ctx.log.info(`Calling ${name}=${hook} with argument=${path}`);
-    await new Promise<void>((resolve) => {
-      execFile(hook, [path], { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-        if (err && typeof (err as { code?: unknown }).code === "string") {
-          this.ctx.log.warn(`Error executing external hook: ${err.message}`);
-        } else if (err) {
-          this.ctx.log.debug(
-            `${name} ${hook} exited with status ${String((err as { code?: unknown }).code)}.`,
-          );
-        }
-        if (stdout) this.ctx.log.debug(`${name} output: ${stdout.trimEnd()}`);
-        if (stderr) this.ctx.log.debug(`${name} errors: ${stderr.trimEnd()}`);
-        resolve();
-      });
-    });
+  /** Removes, once per folder and instance, the temporary files interrupted runs of ours left among `temps`. */
+  async #removeLeftovers(temps: readonly string[]): Promise<void> {
+    if (temps.length === 0 || this.#shared.cleaned.has(this.dir)) return;
+    this.#shared.cleaned.add(this.dir);
+    for (const name of await removeLeftovers(this.dir, temps)) {
+      this.ctx.log.info(`Removed ${join(this.dir, name)}, left over by an interrupted sync.`);
+    }
   }
 
   #missingFolder(cause: unknown): CollectionNotFoundError {
     return new CollectionNotFoundError(this.dir, { cause, message: `Directory ${this.dir} does not exist.` });
-  }
-}
-
-/**
- * Opens the vdir at `dir` (already `~`-expanded or not).
- * @throws {CollectionNotFoundError} there is no such folder
- * @throws {UserError} the path exists but is not a folder
- */
-export async function openVdir(
-  dir: string,
-  options: FilesystemOptions,
-  ctx: StorageContext,
-): Promise<VdirCollection> {
-  const path = expandPath(dir);
-  await checkFolder(path);
-  return new VdirCollection(path, options, ctx);
-}
-
-/**
- * The collections under `root`: every folder (symlinks followed) whose name does not start with `.`, so `.git`
- * is not one. A missing `root` has none.
- * @throws {UserError} `root` is not a folder
- */
-export async function* findVdirs(root: string): AsyncIterable<CollectionInfo> {
-  let names: string[];
-  try {
-    names = await readdir(root);
-  } catch (err) {
-    if (codeOf(err) === "ENOENT") return;
-    if (codeOf(err) === "ENOTDIR") throw notAFolder(root, err);
-    throw err;
-  }
-  names.sort();
-  for (const name of names) {
-    if (name.startsWith(".")) continue;
-    const path = join(root, name);
-    try {
-      if (!(await stat(path)).isDirectory()) continue;
-    } catch (err) {
-      if (MISSING.has(codeOf(err) ?? "")) continue;
-      throw err;
-    }
-    yield { id: name, href: path, config: { path } };
-  }
-}
-
-/**
- * Creates the collection `id` under `root` (or `root` itself for `null`), with parents, mode 0750.
- * An existing folder is fine.
- * @throws {UserError} `id` is not a plain folder name, or the path exists and is not a folder
- */
-export async function makeVdir(root: string, id: string | null): Promise<CollectionInfo> {
-  if (id !== null && !isPlainFileName(id)) {
-    throw new UserError(`Invalid collection name ${JSON.stringify(id)}: it must be a single folder name.`);
-  }
-  const path = id === null ? root : join(root, id);
-  try {
-    await mkdir(path, { recursive: true, mode: 0o750 });
-  } catch (err) {
-    if (codeOf(err) === "EEXIST" || codeOf(err) === "ENOTDIR") throw notAFolder(path, err);
-    throw err;
-  }
-  await checkFolder(path);
-  return { id: id ?? basename(path), href: path, config: { path } };
-}
-
-async function checkFolder(path: string): Promise<void> {
-  let stats: Awaited<ReturnType<typeof stat>>;
-  try {
-    stats = await stat(path);
-  } catch (err) {
-    if (codeOf(err) === "ENOENT") {
-      throw new CollectionNotFoundError(path, { cause: err, message: `Directory ${path} does not exist.` });
-    }
-    if (codeOf(err) === "ENOTDIR") throw notAFolder(path, err);
-    throw err;
-  }
-  if (!stats.isDirectory()) throw notAFolder(path);
-}
-
-function notAFolder(path: string, cause?: unknown): UserError {
-  return new UserError(`${path} is not a directory.`, {
-    cause,
-    hint: "Point the storage's path option at a folder (a vdir or a folder of vdirs).",
-  });
-}
-
-/** Reads a file that must be a regular file; a folder reads as missing. */
-async function readRegularFile(path: string): Promise<Uint8Array> {
-  const fh = await open(path, "r");
-  try {
-    const stats = await fh.stat();
-    if (!stats.isFile()) throw Object.assign(new Error(`${path} is not a file.`), { code: "EISDIR" });
-    return await fh.readFile();
-  } finally {
-    await fh.close();
-  }
-}
-
-const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-
-function decodeFileName(bytes: Buffer): string | undefined {
-  try {
-    return UTF8.decode(bytes);
-  } catch {
-    return undefined;
   }
 }

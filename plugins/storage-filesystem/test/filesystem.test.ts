@@ -1,16 +1,16 @@
 // Ports of vdirsyncer's tests/storage/test_filesystem.py, plus open/discover/create behaviour.
 import { mkdir, readdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { Item, isVdirsyncerError } from "@vdirsyncer/core";
 import { describe, expect, it } from "vitest";
 import filesystem from "../src/index.ts";
-import { collect, event, freshDir, makeStorage, openDir } from "./helpers.ts";
+import { collect, event, freshDir, makeStorage, OPEN, openDir } from "./helpers.ts";
 
 describe("open()", () => {
   it("throws CollectionNotFoundError for a missing folder", async () => {
     const root = await freshDir();
     const storage = await makeStorage({ path: join(root, "nope"), fileext: ".ics" });
-    const err = await Promise.resolve(storage.open(null)).catch((e: unknown) => e);
+    const err = await Promise.resolve(storage.open(null, OPEN)).catch((e: unknown) => e);
     expect(isVdirsyncerError(err, "COLLECTION_NOT_FOUND")).toBe(true);
     expect((err as Error).message).toContain(join(root, "nope"));
   });
@@ -20,18 +20,64 @@ describe("open()", () => {
     const file = join(root, "file");
     await writeFile(file, "x");
     const storage = await makeStorage({ path: file, fileext: ".ics" });
-    const err = await Promise.resolve(storage.open(null)).catch((e: unknown) => e);
+    const err = await Promise.resolve(storage.open(null, OPEN)).catch((e: unknown) => e);
     expect(isVdirsyncerError(err, "USER")).toBe(true);
     expect((err as Error).message).toBe(`${file} is not a directory.`);
   });
 
-  it("opens the collection folder named by info.href", async () => {
+  it("opens the folder ref.config names after a JSON round trip, never the href", async () => {
     const root = await freshDir();
     await mkdir(join(root, "work"));
+    await mkdir(join(root, "decoy"));
     await writeFile(join(root, "work", "a.ics"), event("a").raw);
     const storage = await makeStorage({ path: root, fileext: ".ics" });
-    const col = await storage.open({ id: "work", href: join(root, "work") });
+    const [info] = (await collect(storage.discover())).filter((c) => c.id === "work");
+    const ref = JSON.parse(JSON.stringify({ ...info, href: join(root, "decoy") }));
+    // Another storage instance, as in the next run of the command.
+    const again = await makeStorage({ path: root, fileext: ".ics" });
+    const col = await again.open(ref, OPEN);
+    expect(col.dir).toBe(join(root, "work"));
     expect((await collect(col.list())).map((r) => r.href)).toEqual(["a.ics"]);
+  });
+
+  it("reads a key absent from config as the configured option, and other keys over the options", async () => {
+    const root = await freshDir();
+    await writeFile(join(root, "a.ics"), event("a").raw);
+    await writeFile(join(root, "b.vcf"), "x");
+    const storage = await makeStorage({ path: root, fileext: ".ics" });
+    expect((await storage.open({ id: "x", config: {} }, OPEN)).dir).toBe(root);
+    const vcf = await storage.open({ id: "x", config: { fileext: ".vcf" } }, OPEN);
+    expect((await collect(vcf.list())).map((r) => r.href)).toEqual(["b.vcf"]);
+  });
+
+  it("opens a relative path from vdirsyncer's cache (with its collection key) from the working directory", async () => {
+    const root = await freshDir();
+    await mkdir(join(root, "work"));
+    const storage = await makeStorage({ path: "/nonexistent", fileext: ".ics" });
+    const rel = relative(process.cwd(), join(root, "work"));
+    const col = await storage.open({ id: "work", config: { collection: "work", path: rel } }, OPEN);
+    expect(col.dir).toBe(join(root, "work"));
+  });
+
+  it("refuses a config the options schema refuses, naming the collection and the key", async () => {
+    const storage = await makeStorage({ path: await freshDir(), fileext: ".ics" });
+    const err = await storage.open({ id: "work", config: { path: 7, colour: "red" } }, OPEN).catch((e) => e);
+    expect(isVdirsyncerError(err, "USER")).toBe(true);
+    expect(err.message).toBe('The collection "work" of test has an invalid config.');
+    expect(err.problems.join("\n")).toContain("path");
+    expect(err.problems.join("\n")).toContain("colour");
+  });
+
+  it("creates nothing: a missing collection folder is CollectionNotFoundError until createCollection()", async () => {
+    const root = await freshDir();
+    const storage = await makeStorage({ path: root, fileext: ".ics" });
+    const ref = { id: "new", config: { path: join(root, "new") } };
+    const err = await storage.open(ref, OPEN).catch((e: unknown) => e);
+    expect(isVdirsyncerError(err, "COLLECTION_NOT_FOUND")).toBe(true);
+    expect(await readdir(root)).toEqual([]);
+    const info = await storage.createCollection("new");
+    expect(info.config).toEqual(ref.config);
+    expect(await collect((await storage.open(info, OPEN)).list())).toEqual([]);
   });
 });
 
@@ -44,7 +90,7 @@ describe("discover()", () => {
     await writeFile(join(root, "not-a-collection.ics"), "x");
     await symlink(join(root, "work"), join(root, "linked"));
     const storage = await makeStorage({ path: root, fileext: ".ics" });
-    const found = await collect(storage.discover!());
+    const found = await collect(storage.discover());
     expect(found).toEqual([
       { id: "home", href: join(root, "home"), config: { path: join(root, "home") } },
       { id: "linked", href: join(root, "linked"), config: { path: join(root, "linked") } },
@@ -55,7 +101,7 @@ describe("discover()", () => {
   it("finds nothing under a missing path", async () => {
     const root = await freshDir();
     const storage = await makeStorage({ path: join(root, "missing"), fileext: ".ics" });
-    expect(await collect(storage.discover!())).toEqual([]);
+    expect(await collect(storage.discover())).toEqual([]);
   });
 
   it("expands ~ and normalises the path", async () => {
@@ -65,7 +111,7 @@ describe("discover()", () => {
     process.env.HOME = root;
     try {
       const storage = await makeStorage({ path: "~/cals/./y/../", fileext: ".ics" });
-      expect(await collect(storage.discover!())).toEqual([
+      expect(await collect(storage.discover())).toEqual([
         { id: "x", href: join(root, "cals", "x"), config: { path: join(root, "cals", "x") } },
       ]);
     } finally {
@@ -78,19 +124,19 @@ describe("createCollection()", () => {
   it("creates <path>/<id> with parents, mode 0750, and is idempotent", async () => {
     const root = await freshDir();
     const storage = await makeStorage({ path: join(root, "deep", "cals"), fileext: ".ics" });
-    const info = await storage.createCollection!("work");
+    const info = await storage.createCollection("work");
     const dir = join(root, "deep", "cals", "work");
     expect(info).toEqual({ id: "work", href: dir, config: { path: dir } });
     expect((await stat(dir)).mode & 0o777).toBe(0o750 & ~process.umask());
-    await storage.createCollection!("work");
-    const col = await storage.open(info);
+    await storage.createCollection("work");
+    const col = await storage.open(info, OPEN);
     expect(await collect(col.list())).toEqual([]);
   });
 
   it("creates the path itself for null", async () => {
     const root = await freshDir();
     const storage = await makeStorage({ path: join(root, "cal"), fileext: ".ics" });
-    const info = await storage.createCollection!(null);
+    const info = await storage.createCollection(null);
     expect(info.href).toBe(join(root, "cal"));
     expect((await stat(join(root, "cal"))).isDirectory()).toBe(true);
   });
@@ -99,7 +145,7 @@ describe("createCollection()", () => {
     const root = await freshDir();
     const storage = await makeStorage({ path: join(root, "cals"), fileext: ".ics" });
     for (const id of ["../evil", "a/b", ".", "..", "", "x\0y"]) {
-      await expect(storage.createCollection!(id)).rejects.toMatchObject({ code: "USER" });
+      await expect(storage.createCollection(id)).rejects.toMatchObject({ code: "USER" });
     }
     expect(await readdir(root)).toEqual([]);
   });
@@ -108,7 +154,7 @@ describe("createCollection()", () => {
     const root = await freshDir();
     await writeFile(join(root, "work"), "x");
     const storage = await makeStorage({ path: root, fileext: ".ics" });
-    await expect(storage.createCollection!("work")).rejects.toThrow(
+    await expect(storage.createCollection("work")).rejects.toThrow(
       `${join(root, "work")} is not a directory.`,
     );
   });
@@ -285,7 +331,7 @@ describe("list()", () => {
 describe("definition", () => {
   it("declares the filesystem type and its capabilities", () => {
     expect(filesystem.type).toBe("filesystem");
-    expect(filesystem.apiVersion).toBe(1);
+    expect(filesystem.apiVersion).toBe(2);
     expect(filesystem.capabilities).toEqual({
       readOnly: false,
       discover: true,
@@ -294,6 +340,8 @@ describe("definition", () => {
       ctag: false,
       syncToken: false,
       batchGet: true,
+      watch: true,
+      concurrency: 16,
     });
   });
 });

@@ -1,9 +1,9 @@
 import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Item, type StorageContext } from "@vdirsyncer/core";
+import { Item, type OpenOptions, type StorageContext } from "@vdirsyncer/core";
 import { afterEach } from "vitest";
-import filesystem, { type VdirCollection } from "../src/index.ts";
+import filesystem, { type FilesystemStorage, type VdirCollection } from "../src/index.ts";
 
 const made: string[] = [];
 
@@ -31,17 +31,23 @@ export function makeContext(): RecordingContext {
   return {
     instance: "test",
     log: { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") },
-    fetch: globalThis.fetch,
+    stats: { add() {} },
     signal: new AbortController().signal,
     lines,
   };
 }
 
+/** What a host passes to `open()` when it never stops the collection. */
+export const OPEN: OpenOptions = { signal: new AbortController().signal, stats: { add() {} } };
+
+/** The interpreter Python vdirsyncer is installed for (a python3 earlier on PATH may lack it). */
+export const PYTHON = "/usr/bin/python3";
+
 /** Validates `raw` options like the CLI does and creates the storage. */
 export async function makeStorage(raw: Record<string, unknown>, ctx: StorageContext = makeContext()) {
   const result = await filesystem.options["~standard"].validate(raw);
   if (result.issues) throw new Error(result.issues.map((i) => i.message).join("; "));
-  return filesystem.create(result.value, ctx);
+  return filesystem.create(result.value, ctx) as FilesystemStorage;
 }
 
 /** Opens `path` itself as the collection. */
@@ -51,7 +57,7 @@ export async function openDir(
   ctx: StorageContext = makeContext(),
 ): Promise<VdirCollection> {
   const storage = await makeStorage({ path, fileext: ".ics", ...extra }, ctx);
-  return (await storage.open(null)) as VdirCollection;
+  return storage.open(null, OPEN);
 }
 
 /** An event with the given UID (none when `uid` is undefined). */

@@ -1,7 +1,8 @@
 // Metadata files: color, displayname, description, order (vdirsyncer's get_meta/set_meta).
 import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type MetaKey, pyStrip } from "@vdirsyncer/core";
+import type { MetaKey } from "@vdirsyncer/core";
+import { pyStrip } from "@vdirsyncer/core/compat";
 import { describe, expect, it } from "vitest";
 import { collect, freshDir, openDir } from "./helpers.ts";
 
