@@ -8,10 +8,11 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { EnvironmentError, IdentConflictError, StoppedError, VdirsyncerError } from "@vdirsyncer/core/engine";
-import { describe, expect, test } from "vitest";
+import { beforeAll, describe, expect, test } from "vitest";
 import { hintFor } from "../src/errors.ts";
 import { closest, lookupPlaces, PluginResolver } from "../src/index.ts";
 import { event, general, type World, world } from "./helpers.ts";
+import { ensureBuiltPackage } from "./interop/built-bin.ts";
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
 const NOTES = join(FIXTURES, "vdirsyncer-storage-notes");
@@ -391,6 +392,45 @@ type = "${type}"
       expect(r.stderr).toMatch(/hint: Upgrade the plugin to a version made for contract 2/);
     }
     expect(existsSync(marker)).toBe(false);
+  });
+});
+
+describe("concurrency is the hosted storage's", () => {
+  const EXAMPLE_JSON = join(FIXTURES, "..", "..", "..", "..", "examples", "storage-json");
+  // Installed like a third-party package, the example runs from its dist.
+  beforeAll(() => ensureBuiltPackage(EXAMPLE_JSON), 300_000);
+
+  test("50 events into the json example (one file rewritten per write, no concurrency declared): 50 arrive, a dry run plans nothing", async () => {
+    const w = world();
+    install(w, NOTES);
+    install(w, EXAMPLE_JSON, "vdirsyncer-storage-json");
+    w.writeConfig(`${general(w.root)}
+[pair foobar]
+a = "foo"
+b = "bar"
+collections = null
+
+[storage foo]
+type = "notes"
+path = "{root}/foo"
+
+[storage bar]
+type = "json"
+path = "{root}/calendar.json"
+`);
+    for (let i = 0; i < 50; i++) w.write(`foo/e${i}.note`, event(`e${i}`));
+    const d = await w.run(["discover"]);
+    expect(d.code, d.stderr).toBe(0);
+    const s = await w.run(["sync"]);
+    expect(s.code, s.stderr).toBe(0);
+    expect(s.stderr.split("\n").filter((l) => l.startsWith("Copying (uploading) item"))).toHaveLength(50);
+    const stored = JSON.parse(w.read("calendar.json")) as { items: Record<string, { raw: string }> };
+    const raws = Object.values(stored.items).map((i) => i.raw);
+    expect(raws).toHaveLength(50);
+    expect(new Set(raws).size).toBe(50);
+    const dry = await w.run(["sync", "--dry-run"]);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stderr).toBe("Syncing foobar\nDry run: nothing was written.\n");
   });
 });
 

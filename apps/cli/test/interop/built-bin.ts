@@ -135,6 +135,15 @@ export function ensureBuilt(): void {
 }
 
 /**
+ * Builds one more workspace package (a plugin a test installs like a third party, which Node then loads from its
+ * dist) when its dist is missing or older than its sources, after {@link ensureBuilt} for its dependencies.
+ */
+export function ensureBuiltPackage(dir: string): void {
+  ensureBuilt();
+  if (stale(dir)) execFileSync("pnpm", ["run", "build"], { cwd: dir, stdio: "pipe", encoding: "utf8" });
+}
+
+/**
  * The absolute path of an installed program. A missing one fails the test with the way to install it:
  * interop tests never skip.
  *

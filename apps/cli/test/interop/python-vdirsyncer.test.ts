@@ -3,20 +3,39 @@
  * where the other stopped, transfers only what changed since the last turn (each change once), and loses
  * nothing.
  */
-import { readdirSync, readFileSync, unlinkSync } from "node:fs";
+import { accessSync, constants, readdirSync, readFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { describeRun, ensureBuilt, type Ran, requireTool, Sandbox } from "./built-bin.ts";
+import { VERSION } from "../../src/index.ts";
+import { describeRun, ensureBuilt, type Ran, Sandbox } from "./built-bin.ts";
+
+/** Debian's Python vdirsyncer, by its absolute path: a `vdirsyncer` on the PATH may be ours. */
+const PYTHON_VDIRSYNCER = "/usr/bin/vdirsyncer";
 
 let python: string;
 let box: Sandbox;
 
 beforeAll(() => {
-  python = requireTool("vdirsyncer");
+  try {
+    accessSync(PYTHON_VDIRSYNCER, constants.X_OK);
+  } catch {
+    throw new Error(
+      `${PYTHON_VDIRSYNCER} is missing, and the interop tests need Python vdirsyncer: apt-get install vdirsyncer.`,
+    );
+  }
+  python = PYTHON_VDIRSYNCER;
   ensureBuilt();
   box = new Sandbox("vdirsyncer-turns-");
 }, 300_000);
+
+test("the reference is the real Python vdirsyncer, not this command", () => {
+  expect(readFileSync(python, "utf8").split("\n")[0]).toMatch(/^#!.*python3/);
+  const r = box.run(python, ["--version"]);
+  expect(r.code, describeRun(r)).toBe(0);
+  expect(r.stdout).toMatch(/^vdirsyncer, version 0\.\d+\.\d+/);
+  expect(r.stdout).not.toBe(`vdirsyncer, version ${VERSION}\n`);
+});
 
 afterAll(() => box?.dispose());
 
@@ -367,5 +386,83 @@ describe("Python vdirsyncer and ours, taking turns", () => {
       expect(idents(`fs/${collection}.items`), collection).toEqual([...items.keys()].sort());
     }
     expect(idents("single.items")).toEqual([...w.single.keys()].sort());
+  }, 240_000);
+});
+
+describe("the discovery cache between Python vdirsyncer and ours", () => {
+  const MULTI = `[general]
+status_path = "~/mstatus/"
+
+[pair multi]
+a = "multi_a"
+b = "multi_b"
+collections = ["from a", "from b"]
+
+[storage multi_a]
+type = "filesystem"
+path = "~/ma/"
+fileext = ".ics"
+
+[storage multi_b]
+type = "filesystem"
+path = "~/mb/"
+fileext = ".ics"
+`;
+  const config = () => box.path(".config", "multi-config");
+  const run = (who: Tool, args: string[], input = "") =>
+    who === "python"
+      ? box.run(python, ["-c", config(), ...args], { input })
+      : box.ours(["-c", config(), ...args], { input });
+  /** uid → collection folder, for every item of one side. */
+  const placed = (side: string) => {
+    const out: Record<string, string> = {};
+    for (const collection of readdirSync(box.path(side))) {
+      for (const name of readdirSync(box.path(side, collection)).filter((n) => n.endsWith(".ics"))) {
+        const uid = /^UID:(.*?)\r?$/m.exec(box.read(`${side}/${collection}/${name}`))?.[1] as string;
+        out[uid] = collection;
+      }
+    }
+    return out;
+  };
+
+  test("each side's cache opens the right collections in the other: every item lands in its own collection", () => {
+    box.write(".config/multi-config", MULTI);
+    box.write("ma/work/w1.ics", calendar([vevent("w1", "Work one")]));
+    box.write("ma/home/h1.ics", calendar([vevent("h1", "Home one")]));
+    box.write("mb/trips/t1.ics", calendar([vevent("t1", "Trip one")]));
+    // Python discovers (creating the collections each side lacks), ours syncs from Python's cache.
+    ok(run("python", ["discover"], YES));
+    const pythonCache = JSON.parse(box.read("mstatus/multi.collections"));
+    ok(run("ours", ["sync"]));
+    const expected = { w1: "work", h1: "home", t1: "trips" };
+    expect(placed("ma")).toEqual(expected);
+    expect(placed("mb")).toEqual(expected);
+
+    // Ours discovers again, through the contract's open path; the cache it writes is the one Python writes.
+    box.write("mb/travel/x1.ics", calendar([vevent("x1", "New on b")]));
+    ok(run("ours", ["discover"], YES));
+    const oursCache = JSON.parse(box.read("mstatus/multi.collections"));
+    ok(run("python", ["discover"], YES));
+    expect(JSON.parse(box.read("mstatus/multi.collections"))).toEqual(oursCache);
+    expect(oursCache.cache_key).toBe(pythonCache.cache_key);
+    // Each entry is vdirsyncer's delta: the collection name and the path, which differs from the section's.
+    for (const [name, [da, db]] of oursCache.collections as [
+      string,
+      [Record<string, string>, Record<string, string>],
+    ][]) {
+      expect(da).toEqual({ collection: name, path: box.path("ma", name) });
+      expect(db).toEqual({ collection: name, path: box.path("mb", name) });
+    }
+
+    // Python syncs from our cache and ours reads it back: the new collection arrives where it belongs.
+    ok(run("ours", ["discover"], YES));
+    const py = ok(run("python", ["sync"]));
+    expect(transfers(py)).toEqual(["Copying (uploading) item x1 to multi_a/travel"]);
+    expect(placed("ma")).toEqual({ ...expected, x1: "travel" });
+    const again = ok(run("ours", ["sync"]));
+    expect(transfers(again)).toEqual([]);
+    box.write("ma/home/h2.ics", calendar([vevent("h2", "Home two")]));
+    expect(transfers(ok(run("ours", ["sync"])))).toEqual(["Copying (uploading) item h2 to multi_b/home"]);
+    expect(placed("mb")).toEqual({ ...expected, x1: "travel", h2: "home" });
   }, 240_000);
 });
