@@ -1,5 +1,14 @@
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
-  test: { projects: ["packages/*", "plugins/*", "apps/*", "examples/storage-json", "examples/storage-template", "tests/reliability"] },
+  test: {
+    projects: [
+      "packages/*",
+      "plugins/*",
+      "apps/*",
+      "examples/storage-json",
+      "examples/storage-template",
+      "tests/reliability",
+    ],
+  },
 });
