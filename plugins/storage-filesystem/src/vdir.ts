@@ -273,7 +273,7 @@ export class VdirCollection implements WritableCollection {
         );
         return { href, error };
       }
-      return { href, etag: etagOf(stats), item: new Item(text) };
+      return { href, etag: etagOf(stats), item: new Item(withoutBom(text)) };
     });
   }
 
@@ -347,4 +347,13 @@ export class VdirCollection implements WritableCollection {
   #missingFolder(cause: unknown): CollectionNotFoundError {
     return new CollectionNotFoundError(this.dir, { cause, message: `Directory ${this.dir} does not exist.` });
   }
+}
+
+/**
+ * An item's text without a leading byte-order mark. Decoding keeps a BOM as U+FEFF, as Python does; vdirsyncer then
+ * copies the file as it is, but the first line no longer reads as `BEGIN:`, so no parser (ours, vdirsyncer's, khal's)
+ * could read the item. Editors on Windows write one; dropping it loses nothing.
+ */
+function withoutBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }

@@ -2,6 +2,7 @@
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type InvalidItemError, isVdirsyncerError } from "@vdirsyncer/core";
+import { createMemoryStatus, syncCollection } from "@vdirsyncer/core/engine";
 import { describe, expect, it } from "vitest";
 import { resolveCodec, UnknownEncodingError } from "../src/codec.ts";
 import { collect, event, freshDir, openDir } from "./helpers.ts";
@@ -59,11 +60,38 @@ describe("reading undecodable files", () => {
     expect(await readFile(join(dir, "latin.ics"))).toEqual(LATIN1_EVENT);
   });
 
-  it("keeps a UTF-8 byte-order mark as text, like Python", async () => {
+  it("reads an item that starts with a UTF-8 byte-order mark without it, so that it parses", async () => {
     const dir = await freshDir();
     await writeFile(join(dir, "bom.ics"), `\ufeff${event("bom").raw}`);
     const col = await openDir(dir);
-    expect((await col.get("bom.ics")).item.raw.startsWith("\ufeffBEGIN:VCALENDAR")).toBe(true);
+    const got = await col.get("bom.ics");
+    expect(got.item.raw).toBe(event("bom").raw);
+    expect(got.item.uid).toBe("bom");
+    expect(got.item.parsed?.name).toBe("VCALENDAR");
+    const [many] = await collect(col.getMany(["bom.ics"]));
+    expect(many).toEqual(got);
+  });
+
+  it("syncs a vdir item with a byte-order mark like any other (vdirsyncer copies it too)", async () => {
+    const a = await freshDir();
+    const b = await freshDir();
+    await writeFile(join(a, "bom.ics"), `\ufeff${event("bom").raw}`);
+    const errors: unknown[] = [];
+    const report = await syncCollection({
+      a: { name: "a", collection: await openDir(a) },
+      b: { name: "b", collection: await openDir(b) },
+      status: createMemoryStatus(),
+      onError: (e) => errors.push(e),
+    });
+    expect(errors).toEqual([]);
+    expect(report.plan.actions.map((x) => [x.kind, x.ident])).toEqual([["upload", "bom"]]);
+    expect(await readFile(join(b, "bom.ics"), "utf8")).toBe(event("bom").raw);
+  });
+
+  it("keeps a byte-order mark in a metadata value, as vdirsyncer does", async () => {
+    const dir = await freshDir();
+    await writeFile(join(dir, "displayname"), "\ufeffWork");
+    expect(await (await openDir(dir)).getMeta("displayname")).toBe("\ufeffWork");
   });
 });
 
