@@ -2,7 +2,8 @@
  * The public shape of `@vdirsyncer/dav`, fixed first so that the CalDAV and CardDAV plugins can be written against
  * it while the layer is built. The implementations live in the other files of this package.
  */
-import type { CollectionInfo, Logger, WritableCollection } from "@vdirsyncer/core";
+import type { CollectionInfo, Logger, StatsSink, WritableCollection } from "@vdirsyncer/core";
+import type { ErrorInterpretation } from "./http-errors.ts";
 
 /** The session options every DAV storage takes (spec/config.md §7.3), keys in our casing. */
 export interface DavSessionOptions {
@@ -23,7 +24,7 @@ export interface DavSessionOptions {
   /** Per-request timeout. @default 60_000 */
   timeoutMs?: number;
   /**
-   * Attempts for retryable failures, honouring Retry-After: 429 and Google's 403 `usageLimits` (every method),
+   * Attempts for retryable failures, honouring Retry-After: 429 and quota answers (every method),
    * 5xx, timeouts and network errors (safe methods). Certificate failures are never retried. @default 5
    */
   maxAttempts?: number;
@@ -33,7 +34,7 @@ export interface DavSessionOptions {
   retryMaxMs?: number;
   /** Longest `Retry-After` wait honoured; longer values are cut to this. @default 60_000 */
   retryAfterCapMs?: number;
-  /** Most requests in flight at once for this session. @default 8 */
+  /** Most requests in flight at once for this session (all its collections together). @default 16 */
   maxConcurrency?: number;
   /**
    * The `Authorization` header value of each attempt (e.g. `Bearer …` from an OAuth token store), instead of
@@ -50,6 +51,18 @@ export interface DavSessionOptions {
   authHint?: string;
   /** Called before every attempt, retries included, outside the concurrency limit: e.g. a client-side rate limit. */
   beforeRequest?: () => Promise<void>;
+  /**
+   * Reads what an error answer (status 400 or more) says beyond its status, e.g. a service's JSON error body: a
+   * quota refusal (retried for every method), the server's own words for the message, a better hint. Called once
+   * per answer; MUST NOT throw.
+   */
+  interpretError?: (response: {
+    status: number;
+    headers: Headers;
+    body: string;
+  }) => ErrorInterpretation | undefined;
+  /** Where requests that belong to no collection (discovery, creation, checks) report their cost. */
+  stats?: StatsSink;
   log?: Logger;
   signal?: AbortSignal;
   /** Test hook: called after every HTTP exchange (method, URL, status), e.g. to count requests. Never sees bodies or credentials. */
@@ -98,7 +111,13 @@ export interface DavApi {
     id: string | null,
     props?: { displayName?: string; color?: string },
   ): Promise<CollectionInfo>;
-  openDavCollection(session: DavSession, url: string, options: DavCollectionOptions): DavCollection;
+  /** Opens one collection URL; its requests count against `scope.stats` and stop with `scope.signal`. */
+  openDavCollection(
+    session: DavSession,
+    url: string,
+    options: DavCollectionOptions,
+    scope?: { stats?: StatsSink; signal?: AbortSignal },
+  ): DavCollection;
   /** vdirsyncer's `_normalize_href` (Python urljoin + quote(unquote(x), "/@")), bit for bit. */
   normalizeHref(base: string, href: string): string;
 }

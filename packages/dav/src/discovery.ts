@@ -8,8 +8,9 @@ import { pyQuote, pyUnquote, pyUrljoin } from "@vdirsyncer/core/compat";
 import tsdav, { type DAVResponse } from "tsdav";
 import type { DavCollection, DavCollectionOptions, DavKind, DavSession } from "./api.ts";
 import { DavCollectionImpl, httpSession } from "./collection.ts";
+import { redactUrl, statusError, UnansweredError } from "./http-errors.ts";
 import { hasResourceType, parseMultistatus, propResponses, propText } from "./multistatus.ts";
-import { type HttpSession, redactUrl, statusError, UnansweredError } from "./session.ts";
+import type { HttpSession, RequestScope } from "./session.ts";
 import { buildXml, child, descendants, el, NS, type XmlNode } from "./xml.ts";
 
 /**
@@ -263,11 +264,16 @@ export async function createDavCollection(
   throw new UnsupportedError(`Unable to create the ${kind} ${name} at ${redactUrl(url)}.`, { cause: last });
 }
 
-/** Opens one collection URL as a storage collection. */
+/**
+ * Opens one collection URL as a storage collection. Sends nothing: a collection that does not exist is found by
+ * the first call (CollectionNotFoundError).
+ * @param scope where the collection's requests are counted (`stats`) and what stops them (`signal`)
+ */
 export function openDavCollection(
   session: DavSession,
   url: string,
   options: DavCollectionOptions,
+  scope: RequestScope = {},
 ): DavCollection {
-  return new DavCollectionImpl(session, url, options);
+  return new DavCollectionImpl(session, url, options, scope);
 }

@@ -3,7 +3,8 @@ import { HttpSession } from "./session.ts";
 
 export { pyQuote, pyUnquote, pyUrljoin, pyUrlsplit } from "@vdirsyncer/core/compat";
 export * from "./api.ts";
-export { DavCollectionImpl, metaKeys } from "./collection.ts";
+export { checkDav, type DavCheckOptions } from "./check.ts";
+export { DavCollectionImpl, isServerDefaultName, metaKeys } from "./collection.ts";
 export { DigestAuth, type DigestChallenge, parseDigestChallenge } from "./digest.ts";
 export {
   collectionName,
@@ -13,17 +14,13 @@ export {
   openDavCollection,
 } from "./discovery.ts";
 export { generateHref, normalizeHref } from "./href.ts";
-export { profileFor, type ServerProfile } from "./profiles.ts";
 export {
-  API_DISABLED_HINT,
-  type DavRequest,
-  type DavResponse,
+  type ErrorInterpretation,
   FINGERPRINT_HINT,
-  HttpSession,
+  FORBIDDEN_HINT,
   HttpStatusError,
   isUsageLimited,
-  parseRetryAfter,
-  readResponse,
+  type JudgedResponse,
   redactUrl,
   SERVER_ERROR_HINT,
   statusError,
@@ -35,6 +32,22 @@ export {
   UNREACHABLE_HINT,
   UnansweredError,
   USAGE_LIMIT_HINT,
+} from "./http-errors.ts";
+export {
+  closesConnections,
+  describeListing,
+  type ObservedServer,
+  observedServer,
+  profileFor,
+  type ServerProfile,
+} from "./profiles.ts";
+export { parseRetryAfter } from "./retry.ts";
+export {
+  type DavRequest,
+  type DavResponse,
+  HttpSession,
+  type RequestScope,
+  readResponse,
 } from "./session.ts";
 export {
   checkSessionOptions,
@@ -43,7 +56,14 @@ export {
   sessionOptionsShape,
   toDavSessionOptions,
 } from "./session-options.ts";
-export { createDavStorage } from "./storage.ts";
+export {
+  type CollectionConfig,
+  createDavStorage,
+  DAV_CONCURRENCY,
+  type DavStorage,
+  refUrl,
+  SERIAL_CONCURRENCY,
+} from "./storage.ts";
 export { buildXml, cleanControlChars, el, NS, parseXml, type XmlElement, type XmlNode } from "./xml.ts";
 
 /**

@@ -1,6 +1,6 @@
 import { InvalidResponseError, type Logger } from "@vdirsyncer/core";
 import { normalizeHref } from "./href.ts";
-import { redactUrl } from "./session.ts";
+import { redactUrl } from "./http-errors.ts";
 import { child, children, cleanControlChars, descendants, NS, parseXml, type XmlElement } from "./xml.ts";
 
 /** One `DAV:response` of a multistatus, with every `propstat/prop` merged (vdirsyncer merges 404 ones too). */

@@ -7,8 +7,8 @@ import { createServer } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { isVdirsyncerError } from "@vdirsyncer/core";
 import { describe, expect, it } from "vitest";
+import { SERVER_ERROR_HINT, TIMEOUT_HINT, UNREACHABLE_HINT } from "../src/http-errors.ts";
 import { createDavSession, openDavCollection } from "../src/index.ts";
-import { SERVER_ERROR_HINT, TIMEOUT_HINT, UNREACHABLE_HINT } from "../src/session.ts";
 
 async function serve(handler: Parameters<typeof createServer>[1]) {
   const server = createServer(handler);

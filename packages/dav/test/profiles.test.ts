@@ -10,10 +10,12 @@ import {
   createDavCollection,
   createDavSession,
   type DavKind,
+  type HttpSession,
+  observedServer,
   openDavCollection,
   profileFor,
 } from "../src/index.ts";
-import { type LocalServer, localServer, multistatus } from "./local.ts";
+import { http10Server, type LocalServer, localServer, multistatus } from "./local.ts";
 
 async function collect<T>(it: AsyncIterable<T> | Iterable<T>): Promise<T[]> {
   const out: T[] = [];
@@ -76,23 +78,78 @@ const radicaleTokenHistory = (server: ServerInfo, collectionHref: string) =>
   );
 
 describe("profileFor", () => {
-  it("recognises the servers by their Server header and gives each its listing", () => {
-    const xandikos = profileFor("Python/3.11 aiohttp/3.8.4 | 1, 2, 3, calendar-access");
-    expect(xandikos).toMatchObject({ name: "xandikos", syncTokens: true, initialListing: "query+data" });
-    expect(xandikos.queryAboveHrefs).toBe(25);
-    const radicale = profileFor("WSGIServer/0.2 CPython/3.11.2 | 1, 2, 3");
-    expect(radicale).toMatchObject({ name: "radicale", syncTokens: false, fullListing: "query+data" });
-    expect(radicale.syncTokenAsTag).toBe(false);
-    const unknown = profileFor("nginx | 1, 3, calendar-access");
-    expect(unknown).toMatchObject({
-      name: "unknown",
+  const seen = (httpVersion: string | undefined, dav: string | undefined) => {
+    const server = observedServer();
+    server.httpVersion = httpVersion;
+    if (dav !== undefined) server.see(new Headers({ dav }));
+    return server;
+  };
+
+  it("chooses by behaviour: HTTP/1.0 answers, sync-collection among the DAV classes, else the standard", () => {
+    // Xandikos 0.2.8's DAV header; it answers HTTP/1.1.
+    const announced = profileFor(
+      seen(
+        "1.1",
+        "1, 2, 3, calendar-access, calendar-auto-scheduling, addressbook, extended-mkcol, add-member, sync-collection, quota",
+      ),
+    );
+    expect(announced).toMatchObject({
+      name: "announced-sync",
+      syncTokens: true,
+      initialListing: "query+data",
+    });
+    expect(announced.queryAboveHrefs).toBe(25);
+    // Radicale 3.1.8 answers HTTP/1.0.
+    const serial = profileFor(seen("1.0", "1, 2, 3, calendar-access, addressbook, extended-mkcol"));
+    expect(serial).toMatchObject({
+      name: "one-request-per-connection",
+      syncTokens: false,
+      fullListing: "query+data",
+    });
+    expect(serial.syncTokenAsTag).toBe(false);
+    // The same classes over HTTP/1.1 (a proxy in front, or another server): nothing measured, RFC 6578.
+    const standard = profileFor(seen("1.1", "1, 2, 3, calendar-access, addressbook, extended-mkcol"));
+    expect(standard).toMatchObject({
+      name: "standard",
       syncTokens: true,
       initialListing: "sync-collection",
       fullListing: "propfind",
       syncTokenAsTag: true,
       queryAboveHrefs: Number.POSITIVE_INFINITY,
     });
-    expect(profileFor(undefined).name).toBe("unknown");
+    expect(profileFor(undefined).name).toBe("standard");
+    expect(profileFor(observedServer()).name).toBe("standard");
+  });
+
+  it("the Server header plays no part: a WSGIServer answering HTTP/1.1 is standard", async () => {
+    const s = await localServer((_q, res) => {
+      res.writeHead(207, { server: "WSGIServer/0.2 CPython/3.11.2", dav: "1, 2, 3, calendar-access" });
+      res.end(multistatus("/cal/", '<getctag xmlns="http://calendarserver.org/ns/">1</getctag>'));
+    });
+    onTestFinished(() => s.close());
+    const http = createDavSession({ url: s.url }) as HttpSession;
+    onTestFinished(() => http.close());
+    await openDavCollection(http, `${s.url}cal/`, { kind: "calendar", fileext: ".ics" }).collectionTag?.();
+    expect(http.observed.httpVersion).toBe("1.1");
+    expect(profileFor(http.observed).name).toBe("standard");
+  });
+
+  it.each([
+    ["radicale", "one-request-per-connection", "1.0"],
+    ["xandikos", "announced-sync", "1.1"],
+  ] as const)("%s is given the profile measured on it (%s)", async (kind, name, version) => {
+    const server = testServers()[kind];
+    const http = createDavSession({
+      url: server.url,
+      username: server.username,
+      password: server.password,
+    }) as HttpSession;
+    onTestFinished(() => http.close());
+    const info = await createDavCollection(http, "calendar", `p-${randomUUID().slice(0, 8)}`);
+    await openDavCollection(http, info.href, { kind: "calendar", fileext: ".ics" }).collectionTag?.();
+    await http.observe();
+    expect(http.observed.httpVersion).toBe(version);
+    expect(profileFor(http.observed).name).toBe(name);
   });
 });
 
@@ -179,7 +236,7 @@ describe("radicale: getctag, then one query with all data, never a sync token", 
   });
 });
 
-describe("an unknown server (Radicale behind a proxy that hides its name) keeps RFC 6578", () => {
+describe("a server with no measured behaviour (Radicale behind a proxy that answers HTTP/1.1) keeps RFC 6578", () => {
   const server = () => testServers().radicale;
 
   it("changes() lists by sync-collection and continues as a delta; list() is a PROPFIND", async () => {
@@ -215,13 +272,14 @@ describe("xandikos: the initial listing carries the data; deltas by sync-collect
     "%s: changes(undefined) then getMany reads every item without a multiget",
     async (kind) => {
       const { collection, written, requests } = await seeded(server(), kind, 7);
-      await collection.collectionTag?.(); // as the engine does first; it also tells the session the server
+      await collection.collectionTag?.(); // as the engine does first
       const initial = await collection.changes?.(undefined);
       expect(new Map(initial?.changed.map((r) => [r.href, r.etag]))).toEqual(
         new Map([...written].map(([href, w]) => [href, w.etag])),
       );
-      // getctag, the sync-token property (read before the query, so nothing is lost), one query with all data.
-      expect(requests).toEqual(["PROPFIND", "PROPFIND", "REPORT"]);
+      // getctag; OPTIONS once per session (Xandikos sends its DAV classes only there); the sync-token property
+      // (read before the query, so nothing is lost); one query with all data.
+      expect(requests).toEqual(["PROPFIND", "OPTIONS", "PROPFIND", "REPORT"]);
       const before = requests.length;
       const got = items(await collect(collection.getMany?.([...written.keys()]) ?? []));
       expect(requests.length).toBe(before);
@@ -240,10 +298,10 @@ describe("xandikos: the initial listing carries the data; deltas by sync-collect
   it("the initial token continues as a delta, and a write in between is never served stale", async () => {
     const { collection, writer, written, requests } = await seeded(server(), "calendar", 3);
     const [first, second] = [...written.keys()] as [string, string];
-    await collect(collection.list()); // any first request tells the session which server it is
+    await collect(collection.list()); // the first listing asks the server's DAV classes first (OPTIONS)
     const initial = await collection.changes?.(undefined);
     expect(initial?.token).toBeTruthy();
-    expect(requests).toEqual(["PROPFIND", "PROPFIND", "REPORT"]);
+    expect(requests).toEqual(["OPTIONS", "PROPFIND", "PROPFIND", "REPORT"]);
     const mine = await collection.update(
       first,
       new Item(sampleEvent("p0", "mine")),
@@ -276,7 +334,8 @@ describe("xandikos: the initial listing carries the data; deltas by sync-collect
     const missing = `${new URL(info.href).pathname}nope.ics`;
     const before = requests.length;
     const results = await collect(collection.getMany?.([...hrefs, missing]) ?? []);
-    expect(requests.slice(before)).toEqual(["REPORT"]); // multiget in batches of 7 would take 5
+    // OPTIONS once per session, then one query: multiget in batches of 7 would take 5.
+    expect(requests.slice(before)).toEqual(["OPTIONS", "REPORT"]);
     const got = items(results);
     expect(got.size).toBe(30);
     for (const [href, w] of written) {
@@ -314,11 +373,19 @@ describe("collectionTag() on servers without getctag", () => {
       fileext: ".ics",
     });
     expect(await c.collectionTag?.()).toBe("t1");
-    expect(s.seen.map((r) => r.method)).toEqual(["PROPFIND", "PROPFIND"]);
+    // No DAV header on the PROPFIND: the session asks OPTIONS once before choosing.
+    expect(s.seen.map((r) => r.method)).toEqual(["PROPFIND", "OPTIONS", "PROPFIND"]);
   });
 
-  it("is undefined on Radicale, whose sync-token property is expensive", async () => {
-    const s = await localServer(tokenOnly("WSGIServer/0.2 CPython/3.11.2"));
+  it("is undefined on a server answering HTTP/1.0, whose sync-token property is expensive (Radicale's)", async () => {
+    const s = await http10Server((_method, body) => ({
+      status: 207,
+      headers: { "content-type": "application/xml" },
+      body: multistatus(
+        "/cal/",
+        `${body.includes("sync-token") ? "<sync-token>t1</sync-token>" : ""}<supported-report-set><supported-report><report><sync-collection/></report></supported-report></supported-report-set>`,
+      ),
+    }));
     onTestFinished(() => s.close());
     const c = openDavCollection(createDavSession({ url: s.url }), `${s.url}cal/`, {
       kind: "calendar",

@@ -1,6 +1,6 @@
 /**
  * What the session does for hosts beyond Basic/Digest: the raw body bytes, retries of quota answers (429 and
- * Google's 403 `usageLimits`), the auth hooks (`authorization`, `onUnauthorized`, `authHint`, `beforeRequest`),
+ * what the `interpretError` hook calls a quota), the auth hooks (`authorization`, `onUnauthorized`, `authHint`, `beforeRequest`),
  * and discovery passing auth failures on instead of trying further URLs.
  */
 import { isVdirsyncerError, UserError } from "@vdirsyncer/core";
@@ -18,14 +18,7 @@ import {
 } from "../src/index.ts";
 import { type Handler, localServer, multistatus } from "./local.ts";
 
-const USAGE_LIMITS = JSON.stringify({
-  error: {
-    code: 403,
-    message: "Rate Limit Exceeded",
-    errors: [{ domain: "usageLimits", reason: "rateLimitExceeded" }],
-  },
-});
-const FORBIDDEN = '{"error":{"errors":[{"domain":"global","reason":"forbidden"}],"code":403}}';
+const QUOTA = '{"reason":"quota"}';
 const CTAG = multistatus("/cal/", '<getctag xmlns="http://calendarserver.org/ns/">7</getctag>');
 const opts = { kind: "calendar" as const, fileext: ".ics" };
 
@@ -77,19 +70,27 @@ describe("raw bytes", () => {
   });
 });
 
-describe("quota answers", () => {
+describe("quota answers and the interpretError hook", () => {
   // Without Retry-After the backoff here would be minutes: a test that passes honoured the server's 0.
   const slowBackoff = { retryBaseMs: 600_000, retryMaxMs: 600_000 };
+  // A host that knows its service's error bodies: here a JSON `{"reason": …}`.
+  const interpretError: DavSessionOptions["interpretError"] = ({ status, body }) => {
+    if (status !== 403 || !body.startsWith("{")) return undefined;
+    const { reason } = JSON.parse(body) as { reason?: string };
+    if (reason === "quota") return { quota: true };
+    if (reason === "disabled") return { detail: "the API is disabled", hint: "Enable the API." };
+    return undefined;
+  };
 
-  it("a 403 with Google's usageLimits is retried like a 429, honouring Retry-After, for a PUT too", async () => {
+  it("a 403 the hook calls a quota is retried like a 429, honouring Retry-After, for a PUT too", async () => {
     const seen: string[] = [];
     const s = await serve((req, res) => {
       seen.push(req.method ?? "");
-      if (seen.length <= 2) res.writeHead(403, { "retry-after": "0" }).end(USAGE_LIMITS);
+      if (seen.length <= 2) res.writeHead(403, { "retry-after": "0" }).end(QUOTA);
       else if (seen.length === 3) res.writeHead(429, { "retry-after": "0" }).end();
       else res.writeHead(201, { etag: '"e1"' }).end();
     });
-    const res = await session({ url: s.url, ...slowBackoff }).request({
+    const res = await session({ url: s.url, ...slowBackoff, interpretError }).request({
       method: "PUT",
       url: `${s.url}cal/x.ics`,
       body: "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n",
@@ -98,8 +99,8 @@ describe("quota answers", () => {
     expect(seen).toEqual(["PUT", "PUT", "PUT", "PUT"]);
   });
 
-  it("a 403 without usageLimits is answered at once, as an AccessDeniedError", async () => {
-    const s = await serve((_q, res) => res.writeHead(403).end(FORBIDDEN));
+  it("without the hook the same 403 is answered at once, as an AccessDeniedError", async () => {
+    const s = await serve((_q, res) => res.writeHead(403).end(QUOTA));
     const c = openDavCollection(session({ url: s.url, ...slowBackoff }), `${s.url}cal/`, opts);
     const error = await rejection(c.collectionTag?.() ?? Promise.resolve());
     expect(isVdirsyncerError(error, "ACCESS_DENIED")).toBe(true);
@@ -107,8 +108,12 @@ describe("quota answers", () => {
   });
 
   it("still limited after the last attempt: an InvalidResponseError that says the quota is used up", async () => {
-    const s = await serve((_q, res) => res.writeHead(403, { "retry-after": "0" }).end(USAGE_LIMITS));
-    const c = openDavCollection(session({ url: s.url, maxAttempts: 3 }), `${s.url}cal/`, opts);
+    const s = await serve((_q, res) => res.writeHead(403, { "retry-after": "0" }).end(QUOTA));
+    const c = openDavCollection(
+      session({ url: s.url, maxAttempts: 3, interpretError }),
+      `${s.url}cal/`,
+      opts,
+    );
     const error = await rejection(c.collectionTag?.() ?? Promise.resolve());
     expect(isVdirsyncerError(error, "INVALID_RESPONSE")).toBe(true);
     expect(error.message).toBe(`PROPFIND ${s.url}cal/ answered 403 Forbidden.`);
@@ -116,34 +121,21 @@ describe("quota answers", () => {
     expect(s.seen).toHaveLength(3);
   });
 
-  it("isUsageLimited() tells quota answers from permission answers", () => {
-    expect(isUsageLimited({ status: 429, body: "" })).toBe(true);
-    expect(isUsageLimited({ status: 403, body: USAGE_LIMITS })).toBe(true);
-    expect(isUsageLimited({ status: 403, body: '{"error":{"errors":[{"reason":"quotaExceeded"}]}}' })).toBe(
-      true,
-    );
-    expect(isUsageLimited({ status: 403, body: FORBIDDEN })).toBe(false);
-    expect(isUsageLimited({ status: 403, body: "<html>usageLimits</html>" })).toBe(false);
-    expect(isUsageLimited({ status: 403, body: '{"error": "usageLimits"}' })).toBe(false);
-    expect(isUsageLimited({ status: 500, body: USAGE_LIMITS })).toBe(false);
+  it("isUsageLimited() is a 429 or what the hook called a quota", () => {
+    expect(isUsageLimited({ status: 429 })).toBe(true);
+    expect(isUsageLimited({ status: 403, interpretation: { quota: true } })).toBe(true);
+    expect(isUsageLimited({ status: 403 })).toBe(false);
+    expect(isUsageLimited({ status: 403, interpretation: { detail: "no" } })).toBe(false);
+    expect(isUsageLimited({ status: 200, interpretation: { quota: true } })).toBe(false);
   });
 
-  it("a Google 403 for a disabled API names Google's reason and says to enable the API", async () => {
-    const body = JSON.stringify({
-      error: {
-        code: 403,
-        message: "CalDAV API has not been used in project 1234 before or it is disabled.",
-        details: [{ reason: "SERVICE_DISABLED" }],
-      },
-    });
-    const s = await serve((_q, res) => res.writeHead(403).end(body));
-    const c = openDavCollection(session({ url: s.url }), `${s.url}cal/`, opts);
+  it("the hook's detail goes into the message and its hint replaces the status's", async () => {
+    const s = await serve((_q, res) => res.writeHead(403).end('{"reason":"disabled"}'));
+    const c = openDavCollection(session({ url: s.url, interpretError }), `${s.url}cal/`, opts);
     const error = await rejection(c.collectionTag?.() ?? Promise.resolve());
     expect(isVdirsyncerError(error, "ACCESS_DENIED")).toBe(true);
-    expect(error.message).toBe(
-      `PROPFIND ${s.url}cal/ answered 403 Forbidden: CalDAV API has not been used in project 1234 before or it is disabled.`,
-    );
-    expect(error.hint).toContain("Enable the CalDAV API");
+    expect(error.message).toBe(`PROPFIND ${s.url}cal/ answered 403 Forbidden: the API is disabled`);
+    expect(error.hint).toBe("Enable the API.");
   });
 });
 
