@@ -646,6 +646,24 @@ describe("sync: beyond vdirsyncer", () => {
     ]);
   });
 
+  it.each([
+    ["a wins", "b"],
+    ["b wins", "a"],
+  ] as const)("keeps only the loser of a conflict resolved with %s in the trash", async (kind, loser) => {
+    const a = plain();
+    const b = plain();
+    const status = createMemoryStatus();
+    const trash = createMemoryTrash();
+    const w = await a.collection.upload(event("1"));
+    await sync(a.collection, b.collection, status, { trash });
+    await a.collection.update(w.href, event("1", "from a"), a.data.items.get(w.href)!.etag);
+    await b.collection.update("1", event("1", "from b"), b.data.items.get("1")!.etag);
+    await sync(a.collection, b.collection, status, { trash, conflictResolution: { kind } });
+    expect(trash.entries.map((e) => [e.side, e.ident, e.reason, e.raw])).toEqual([
+      [loser, "1", "update", event("1", `from ${loser}`).raw],
+    ]);
+  });
+
   it("does not touch an item whose old version cannot be kept", async () => {
     const a = plain();
     const b = plain();

@@ -24,6 +24,8 @@ export interface ExecutionState {
   resolver: ConflictResolver | null;
   partialSync: PartialSyncMode;
   log: Logger;
+  /** Where a resolved conflict keeps the version it overwrites (known only once the resolver has chosen). */
+  trash?: Trash;
 }
 
 /** Options of {@link executePlan}. */
@@ -307,6 +309,19 @@ async function runAction(action: SyncAction, state: ExecutionState): Promise<"do
       for (const side of SIDES) {
         const current = before[side];
         if (current && winner.hash !== current.hash) {
+          if (current.href && !state.readOnly[side]) {
+            await state.trash?.keep([
+              {
+                storage: state.names[side],
+                side,
+                ident: action.ident,
+                href: current.href,
+                etag: current.etag,
+                raw: (side === "a" ? itemA : itemB).raw,
+                reason: "update",
+              },
+            ]);
+          }
           setEntry(state, action.ident, side, current);
           if ((await writeItem(state, "update", side, action.ident, winner)) === "ignored")
             outcome = "ignored";
@@ -356,9 +371,7 @@ async function keepOldVersions(
   for (const action of plan.actions) {
     if (action.kind === "update") want(action.side, action.ident, "update");
     else if (action.kind === "delete") want(action.side, action.ident, "delete");
-    else if (action.kind === "conflict" && !action.sameContent && state.resolver) {
-      for (const side of SIDES) want(side, action.ident, "update");
-    }
+    // A conflict's loser is kept by the action itself, once the resolver has chosen (the winner is not overwritten).
   }
   for (const side of SIDES) {
     const wanted = missing[side];

@@ -240,6 +240,7 @@ export async function syncCollection(options: SyncOptions): Promise<SyncReport> 
     resolver,
     partialSync: options.partialSync ?? "revert",
     log,
+    trash: options.trash,
   };
   const result = await executePlan(plan, state, {
     status: options.status,
