@@ -14,10 +14,11 @@ import {
   unlinkSync,
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import type { DatabaseSync } from "node:sqlite";
 import { type Logger, UserError } from "@vdirsyncer/core";
 import { fsyncDir, prepareStatusPath, statusFilePath } from "./files.ts";
 import { fromLegacyStatus } from "./legacy-status.ts";
-import { ensureSchema, openDatabase } from "./sqlite-db.ts";
+import { ensureSchema, openDatabase, wrapSqliteError } from "./sqlite-db.ts";
 import { SqliteCollectionStatus } from "./sqlite-status.ts";
 
 /** Options of {@link openCollectionStatus}. */
@@ -30,6 +31,14 @@ export interface OpenStatusOptions {
    * @default 5000
    */
   busyTimeoutMs?: number;
+  /**
+   * Holds the file exclusively until `close()` (SQLite's exclusive locking mode, which keeps the lock across
+   * commits, each still durable): what a sync does, so that a Python vdirsyncer started on the same pair meanwhile
+   * fails at its start ("database is locked") instead of racing ours, and ours fails at its start while Python holds
+   * it. Readers (a dry run, `status`, `trash`) leave it off.
+   * @default false
+   */
+  exclusive?: boolean;
 }
 
 /** The first byte of the file, or undefined when it cannot be read. */
@@ -113,10 +122,23 @@ export function openCollectionStatus(
   const db = openDatabase(path, busyTimeoutMs);
   try {
     ensureSchema(db, path);
+    if (opts.exclusive) holdExclusively(db, path);
     return new SqliteCollectionStatus(path, db);
   } catch (err) {
     db.close();
     throw err;
+  }
+}
+
+/** Takes the write lock now and keeps it for the connection's life. */
+function holdExclusively(db: DatabaseSync, path: string): void {
+  try {
+    db.exec("PRAGMA locking_mode = EXCLUSIVE");
+    db.exec("BEGIN EXCLUSIVE");
+    db.exec("COMMIT");
+  } catch (err) {
+    if (db.isTransaction) db.exec("ROLLBACK");
+    throw wrapSqliteError(err, path, "lock");
   }
 }
 

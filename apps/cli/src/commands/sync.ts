@@ -248,7 +248,7 @@ async function syncOne(
     }
     status = options.dryRun
       ? dryRunStatus(root, pair.name, c.name)
-      : openCollectionStatus(root, pair.name, c.name, { log: out });
+      : openCollectionStatus(root, pair.name, c.name, { log: out, exclusive: true });
     const names = { a: a.instance, b: b.instance };
     const onEvent = (event: SyncEvent) => {
       switch (event.type) {
