@@ -10,7 +10,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Item, type StorageContext } from "@vdirsyncer/core";
-import singlefile from "../src/index.ts";
+import singlefile, { type SingleFileStorage } from "../src/index.ts";
 import { changedEvent, makeCalendar } from "./make-calendar.ts";
 
 const sizes = process.argv
@@ -18,7 +18,9 @@ const sizes = process.argv
   .map(Number)
   .filter((n) => n > 0);
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
-const ctx: StorageContext = { instance: "bench", log: quiet, fetch, signal: new AbortController().signal };
+const signal = new AbortController().signal;
+const stats = { add() {} };
+const ctx: StorageContext = { instance: "bench", log: quiet, stats, signal };
 
 async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
@@ -38,7 +40,7 @@ async function run(count: number): Promise<void> {
     const path = join(dir, "calendar.ics");
     await writeFile(path, makeCalendar(count));
     const storage = await singlefile.create({ path, encoding: "utf-8" }, ctx);
-    const col = await storage.open(null);
+    const col = await (storage as unknown as SingleFileStorage).open(null, { signal, stats });
 
     const [refs, list] = await time(async () => collect(col.list()));
     const [, getAll] = await time(async () => collect(col.getMany!(refs.map((r) => r.href))));

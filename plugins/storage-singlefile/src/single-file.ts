@@ -1,4 +1,5 @@
 import { stat } from "node:fs/promises";
+import { basename, dirname } from "node:path";
 import {
   AlreadyExistsError,
   CollectionNotFoundError,
@@ -18,6 +19,7 @@ import {
 } from "@vdirsyncer/core";
 import { type Codec, findUndecodableLine } from "./codec.ts";
 import { type FileVersion, readSnapshot, stampOf, writeFileAtomic } from "./file-io.ts";
+import { watchFolder } from "./watch.ts";
 
 /** One item of the index. `etag` is the item's content hash, as in vdirsyncer (status-format.md). */
 interface Entry {
@@ -212,6 +214,28 @@ export class SingleFileCollection implements WritableCollection {
         this.#dirty = false;
       }
     });
+  }
+
+  /**
+   * Calls `onChange` (debounced) whenever the file is written, replaced or removed, by anyone, until `signal` aborts.
+   * Watches the file's folder (editors and vdirsyncer replace the file by a rename there) and follows the folder when
+   * it is replaced; temporary files next to the file are ignored.
+   * @throws {CollectionNotFoundError} the file's folder does not exist
+   */
+  watch(onChange: () => void, signal: AbortSignal): void {
+    const name = basename(this.#path);
+    try {
+      watchFolder(dirname(this.#path), (file) => file === name, onChange, signal);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR") {
+        throw new CollectionNotFoundError(this.#path, {
+          message: `The folder of ${this.#path} does not exist.`,
+          cause: err,
+        });
+      }
+      throw err;
+    }
   }
 
   /** Runs `task` after every earlier call has settled, so loads and writes never interleave. */

@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Logger, StorageContext, WritableCollection } from "@vdirsyncer/core";
+import type { Logger, OpenOptions, StorageContext } from "@vdirsyncer/core";
 import { afterEach } from "vitest";
-import singlefile from "../src/index.ts";
+import singlefile, { type SingleFileCollection, type SingleFileStorage } from "../src/index.ts";
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -29,22 +29,25 @@ export function recordingLogger(): Logger & { lines: string[] } {
   };
 }
 
-/** A storage context for tests; `fetch` is never used by this storage. */
+/** A storage context for tests. */
 export function context(log: Logger = recordingLogger()): StorageContext {
-  return { instance: "test", log, fetch: globalThis.fetch, signal: new AbortController().signal };
+  return { instance: "test", log, stats: { add() {} }, signal: new AbortController().signal };
 }
+
+/** What a host passes to `open()` when it never stops the collection. */
+export const OPEN: OpenOptions = { signal: new AbortController().signal, stats: { add() {} } };
 
 /** Validates `options` through the storage's own schema and creates the storage, as the CLI does. */
 export async function createStorage(options: Record<string, unknown>, log?: Logger) {
   const result = await singlefile.options["~standard"].validate(options);
   if (result.issues) throw new Error(result.issues.map((i) => i.message).join("; "));
-  return singlefile.create(result.value, context(log));
+  return (await singlefile.create(result.value, context(log))) as unknown as SingleFileStorage;
 }
 
 /** Opens the file at `path` as a collection (`collections = null`). */
-export async function openFile(path: string, log?: Logger): Promise<WritableCollection> {
+export async function openFile(path: string, log?: Logger): Promise<SingleFileCollection> {
   const storage = await createStorage({ path }, log);
-  return storage.open(null);
+  return storage.open(null, OPEN);
 }
 
 /** Collects an async iterable. */

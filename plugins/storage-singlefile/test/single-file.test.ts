@@ -13,7 +13,17 @@ import {
 } from "@vdirsyncer/core";
 import { describe, expect, it } from "vitest";
 import { duplicateHref } from "../src/single-file.ts";
-import { card, collect, createStorage, crlf, event, openFile, recordingLogger, tempDir } from "./helpers.ts";
+import {
+  card,
+  collect,
+  createStorage,
+  crlf,
+  event,
+  OPEN,
+  openFile,
+  recordingLogger,
+  tempDir,
+} from "./helpers.ts";
 
 // A calendar with a shared VTIMEZONE, a METHOD line and a recurrence exception grouped with its master event.
 const CALENDAR = crlf(
@@ -429,7 +439,7 @@ describe("unreadable files", () => {
   it("reads and writes back the configured encoding", async () => {
     const latin1 = Buffer.from(event("a", "Gr\u00fc\u00dfe"), "latin1");
     const path = await fileWith(latin1);
-    const col = await (await createStorage({ path, encoding: "latin-1" })).open(null);
+    const col = await (await createStorage({ path, encoding: "latin-1" })).open(null, OPEN);
     const got = await col.get("a");
     expect(got.item.raw).toContain("SUMMARY:Grüße");
     await col.update("a", new Item(event("a", "Tschüß")), got.etag);
@@ -439,7 +449,7 @@ describe("unreadable files", () => {
 
   it("refuses to write a character the encoding cannot hold, and writes nothing", async () => {
     const path = await fileWith(event("a", "A"));
-    const col = await (await createStorage({ path, encoding: "ascii" })).open(null);
+    const col = await (await createStorage({ path, encoding: "ascii" })).open(null, OPEN);
     await col.upload(new Item(event("b", "Grüße")));
     const err = await expectCode(col.flush!(), "ITEM_INVALID");
     expect(err.message).toContain(path);
@@ -457,7 +467,7 @@ describe("opening", () => {
     const path = join(await tempDir(), "missing.ics");
     const storage = await createStorage({ path });
     const err = await expectCode(
-      Promise.resolve().then(() => storage.open(null)),
+      Promise.resolve().then(() => storage.open(null, OPEN)),
       "COLLECTION_NOT_FOUND",
     );
     expect(err).toBeInstanceOf(CollectionNotFoundError);
@@ -468,7 +478,7 @@ describe("opening", () => {
     const storage = await createStorage({ path: await tempDir() });
     expect(
       await expectCode(
-        Promise.resolve().then(() => storage.open(null)),
+        Promise.resolve().then(() => storage.open(null, OPEN)),
         "USER",
       ),
     ).toBeInstanceOf(UserError);

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { findCodec } from "../src/codec.ts";
 import { expandPath } from "../src/collection-paths.ts";
 import singlefile from "../src/index.ts";
-import { collect, createStorage, event, tempDir } from "./helpers.ts";
+import { collect, createStorage, event, OPEN, tempDir } from "./helpers.ts";
 
 async function validate(options: unknown) {
   return singlefile.options["~standard"].validate(options);
@@ -15,7 +15,7 @@ async function validate(options: unknown) {
 describe("definition", () => {
   it("declares the capabilities of a writable, discoverable, batch-reading storage without metadata", () => {
     expect(singlefile.type).toBe("singlefile");
-    expect(singlefile.apiVersion).toBe(1);
+    expect(singlefile.apiVersion).toBe(2);
     expect(singlefile.capabilities).toEqual({
       readOnly: false,
       discover: true,
@@ -24,6 +24,8 @@ describe("definition", () => {
       ctag: false,
       syncToken: false,
       batchGet: true,
+      watch: true,
+      concurrency: 8,
     });
   });
 
@@ -33,12 +35,12 @@ describe("definition", () => {
     const storage = await createStorage({ path });
     expect(typeof storage.discover).toBe("function");
     expect(typeof storage.createCollection).toBe("function");
-    const col = await storage.open(null);
-    for (const m of ["list", "get", "getMany", "upload", "update", "delete", "flush"] as const) {
+    const col = await storage.open(null, OPEN);
+    for (const m of ["list", "get", "getMany", "upload", "update", "delete", "flush", "watch"] as const) {
       expect(typeof col[m], m).toBe("function");
     }
     for (const m of ["getMeta", "setMeta", "collectionTag", "changes"] as const) {
-      expect(col[m], m).toBeUndefined();
+      expect((col as unknown as Record<string, unknown>)[m], m).toBeUndefined();
     }
   });
 });
@@ -77,7 +79,7 @@ describe("discover()", () => {
       await writeFile(join(dir, name), "");
     await mkdir(join(dir, "folder.ics"));
     const storage = await createStorage({ path: join(dir, "%s.ics") });
-    const found = await collect(storage.discover!());
+    const found = await collect(storage.discover());
     expect(found).toEqual([
       { id: "home", href: join(dir, "home.ics"), config: { path: join(dir, "home.ics") } },
       { id: "work", href: join(dir, "work.ics"), config: { path: join(dir, "work.ics") } },
@@ -91,7 +93,7 @@ describe("discover()", () => {
     await writeFile(join(dir, "a", "cal[1].ics"), "");
     await writeFile(join(dir, "b", "other.ics"), "");
     const storage = await createStorage({ path: join(dir, "%s", "cal[1].ics") });
-    expect((await collect(storage.discover!())).map((c) => [c.id, c.href])).toEqual([
+    expect((await collect(storage.discover())).map((c) => [c.id, c.href])).toEqual([
       ["a", join(dir, "a", "cal[1].ics")],
     ]);
   });
@@ -99,9 +101,9 @@ describe("discover()", () => {
   it("finds nothing without exactly one %s, or when the directory is missing", async () => {
     const dir = await tempDir();
     await writeFile(join(dir, "x.ics"), "");
-    expect(await collect((await createStorage({ path: join(dir, "x.ics") })).discover!())).toEqual([]);
-    expect(await collect((await createStorage({ path: join(dir, "%s-%s.ics") })).discover!())).toEqual([]);
-    expect(await collect((await createStorage({ path: join(dir, "nope", "%s.ics") })).discover!())).toEqual(
+    expect(await collect((await createStorage({ path: join(dir, "x.ics") })).discover())).toEqual([]);
+    expect(await collect((await createStorage({ path: join(dir, "%s-%s.ics") })).discover())).toEqual([]);
+    expect(await collect((await createStorage({ path: join(dir, "nope", "%s.ics") })).discover())).toEqual(
       [],
     );
   });
@@ -110,8 +112,8 @@ describe("discover()", () => {
     const dir = await tempDir();
     await writeFile(join(dir, "work.ics"), event("a", "A"));
     const storage = await createStorage({ path: join(dir, "%s.ics") });
-    const [info] = await collect(storage.discover!());
-    const col = await storage.open(info!);
+    const [info] = await collect(storage.discover());
+    const col = await storage.open(info!, OPEN);
     expect((await collect(col.list())).map((r) => r.href)).toEqual(["a"]);
   });
 });
@@ -120,18 +122,18 @@ describe("createCollection()", () => {
   it("creates an empty file and its parent directories", async () => {
     const dir = await tempDir();
     const storage = await createStorage({ path: join(dir, "deep", "er", "%s.ics") });
-    const info = await storage.createCollection!("work");
+    const info = await storage.createCollection("work");
     const file = join(dir, "deep", "er", "work.ics");
     expect(info).toEqual({ id: "work", href: file, config: { path: file } });
     expect(await readFile(file, "utf8")).toBe("");
-    expect(await collect((await storage.open(info)).list())).toEqual([]);
+    expect(await collect((await storage.open(info, OPEN)).list())).toEqual([]);
   });
 
   it("leaves an existing file alone", async () => {
     const dir = await tempDir();
     await writeFile(join(dir, "work.ics"), event("a", "A"));
     const storage = await createStorage({ path: join(dir, "%s.ics") });
-    await storage.createCollection!("work");
+    await storage.createCollection("work");
     expect(await readFile(join(dir, "work.ics"), "utf8")).toBe(event("a", "A"));
   });
 
@@ -139,7 +141,7 @@ describe("createCollection()", () => {
     const dir = await tempDir();
     for (const path of [join(dir, "x.ics"), join(dir, "%s", "%s.ics")]) {
       const storage = await createStorage({ path });
-      const err = await storage.createCollection!("work").catch((e: unknown) => e);
+      const err = await storage.createCollection("work").catch((e: unknown) => e);
       expect(err).toBeInstanceOf(UserError);
       expect(isVdirsyncerError(err, "USER")).toBe(true);
       expect((err as Error).message).toBe("Exactly one %s required in path if collection is not null.");
@@ -149,7 +151,7 @@ describe("createCollection()", () => {
   it("with null, creates the configured file itself", async () => {
     const file = join(await tempDir(), "sub", "cal.ics");
     const storage = await createStorage({ path: file });
-    const info = await storage.createCollection!(null);
+    const info = await storage.createCollection(null);
     expect(info).toEqual({ id: "cal.ics", href: file, config: { path: file } });
     expect((await stat(file)).isFile()).toBe(true);
   });
