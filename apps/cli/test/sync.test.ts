@@ -566,6 +566,16 @@ describe("dry run, --json and progress", () => {
       deletes: 0,
       conflicts: 0,
       errors: 0,
+      stats: {
+        requests: 0,
+        bytesSent: 0,
+        bytesReceived: 0,
+        retries: 0,
+        itemsRead: 3,
+        itemsWritten: 3,
+        itemsDeleted: 0,
+        wallMs: expect.any(Number),
+      },
     });
     // Human lines stay on stderr.
     expect(r.stderr).toContain("Copying (uploading) item one to bar/c\n");

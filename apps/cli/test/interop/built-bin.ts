@@ -56,10 +56,11 @@ function newest(dir: string): number {
 
 /**
  * The folders of the CLI and of every workspace package it depends on, directly or not, dependencies before
- * their dependents, found through the `workspace:` dependencies and peer dependencies of each package.json
- * (a new dependency needs no edit here).
+ * their dependents, found through the `workspace:` dependencies and peer dependencies of each package.json and
+ * the storage plugins among the start package's dev dependencies (a new dependency needs no edit here).
  */
 export function workspacePackages(start = PKG): string[] {
+  const root = realpathSync(start);
   const order: string[] = [];
   const seen = new Set<string>();
   const visit = (dir: string) => {
@@ -68,15 +69,22 @@ export function workspacePackages(start = PKG): string[] {
     const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as {
       dependencies?: Record<string, string>;
       peerDependencies?: Record<string, string>;
+      devDependencies?: Record<string, string>;
     };
-    // Peer dependencies are loaded at run time too (the status package's peer is core).
-    const deps = { ...manifest.peerDependencies, ...manifest.dependencies };
+    // Peer dependencies are loaded at run time too (the status package's peer is core). The command's own
+    // storages are dev dependencies (users install the ones they need); its tests load them from its install.
+    const storages = Object.fromEntries(
+      Object.entries(dir === root ? (manifest.devDependencies ?? {}) : {}).filter(
+        ([name]) => name.startsWith("@vdirsyncer/storage-") && name !== "@vdirsyncer/storage-test-suite",
+      ),
+    );
+    const deps = { ...storages, ...manifest.peerDependencies, ...manifest.dependencies };
     for (const [name, range] of Object.entries(deps)) {
       if (range.startsWith("workspace:")) visit(realpathSync(join(dir, "node_modules", name)));
     }
     order.push(dir);
   };
-  visit(realpathSync(start));
+  visit(root);
   return order;
 }
 
