@@ -3,11 +3,12 @@
  */
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { extname } from "node:path";
+import { dirname, extname } from "node:path";
 import { isVdirsyncerError, UserError } from "@vdirsyncer/core";
 import { expandPath, homeDirectory, pyJoin } from "@vdirsyncer/core/compat";
 import { cosmiconfig, defaultLoaders } from "cosmiconfig";
 import type { Config } from "./model.ts";
+import { resolveOwnPackagesFrom } from "./own-packages.ts";
 import { parseConfig, parseUserConfig } from "./validate.ts";
 
 /** Extensions that mean "a cosmiconfig file" when a config path is given explicitly; anything else is INI. */
@@ -164,6 +165,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
   if (given === undefined && !existsSync(fname)) {
     let found: { config: unknown; filepath: string } | null = null;
     try {
+      resolveOwnPackagesFrom(cwd);
       found = await explorer().search(cwd);
     } catch (err) {
       const file = (err as { filepath?: string }).filepath ?? cwd;
@@ -179,6 +181,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
   }
   if (COSMICONFIG_EXTENSIONS.includes(extname(fname).toLowerCase())) {
     try {
+      resolveOwnPackagesFrom(dirname(fname));
       const result = await explorer().load(fname);
       if (result === null || result.isEmpty) {
         throw new UserError("The file is empty.", {
