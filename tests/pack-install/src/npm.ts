@@ -77,6 +77,9 @@ export class Npm {
         "audit=false",
         "update-notifier=false",
         "loglevel=warn",
+        // A stalled download fails and is retried within a minute, instead of npm's default of five.
+        "fetch-timeout=60000",
+        "fetch-retries=3",
         "",
       ].join("\n"),
     );
