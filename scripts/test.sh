@@ -11,5 +11,9 @@ pnpm exec biome check . || exit 1
 mkdir -p .test-results
 pnpm exec vitest run --reporter=default --reporter=json --outputFile.json=.test-results/vitest.json
 code=$?
-node scripts/count-tests.mjs .test-results/vitest.json || code=1
+# What a release publishes: every public package packed, checked by publint and arethetypeswrong, and installed
+# with npm into throwaway folders (third-party dependencies from the npm registry). Needs the build above.
+pnpm exec vitest run --root tests/pack-install --reporter=default --reporter=json \
+  --outputFile.json="$PWD/.test-results/pack-install.json" || code=1
+node scripts/count-tests.mjs .test-results/vitest.json .test-results/pack-install.json || code=1
 exit $code
