@@ -13,7 +13,9 @@
  * Options: --kills N (per kind, default 10), --kinds first-sync,upload,mixed,metasync,discover,
  * --backends vdir,radicale, --items N (per collection; default 200 on vdirs, 60 on Radicale),
  * --signal SIGKILL|SIGTERM|SIGINT, --seed N (repeatable kill moments), --budget SECONDS (default 1800: no kill
- * starts after it), --out FILE (the JSON results; default bench/results/crash.json).
+ * starts after it), --out FILE (the JSON results; default bench/results/crash.json), --records DIR (with
+ * --report: use the figures the reliability tests recorded in DIR with VDIRSYNCER_RELIABILITY_RECORD=DIR
+ * instead of running them again).
  *
  * The command under test is the built apps/cli when the build is current, else its sources;
  * VDIRSYNCER_RELIABILITY_COMMAND=/path/to/launcher picks another one.
@@ -54,6 +56,7 @@ const { values } = parseArgs({
     budget: { type: "string", default: "1800" },
     out: { type: "string", default: join(REPO, "bench", "results", "crash.json") },
     report: { type: "boolean", default: false },
+    records: { type: "string" },
     help: { type: "boolean", default: false },
   },
 });

@@ -99,7 +99,8 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     body: Buffer,
   ): Promise<{ status: number; headers: Record<string, string>; body: Buffer }> =>
     new Promise((resolve, reject) => {
-      const headers = { ...req.headers, host: target.host };
+      // Plain bodies from upstream, so that faults can cut or rewrite them.
+      const headers = { ...req.headers, host: target.host, "accept-encoding": "identity" };
       const up = request(
         { host: target.hostname, port: target.port, method: req.method, path: req.url, headers },
         (res) => {

@@ -44,7 +44,7 @@ const CONTROL = /[\x1b\x07\x9b\x9d]/;
 test("a corpus of bad items in a vdir: per-item errors, the rest syncs, nothing else touched", async () => {
   const world = new World("vdirsyncer-bad-items-");
   try {
-    const corpus = [...vdirCorpus(Number(process.env.VDIRSYNCER_RELIABILITY_BIG_MB ?? 20)), TERMINAL_ITEM];
+    const corpus = vdirCorpus(Number(process.env.VDIRSYNCER_RELIABILITY_BIG_MB ?? 20));
     for (const it of corpus) world.write(`a/c1/${it.name}`, it.content);
     world.write("b/.keep", "");
     world.writeConfig(VDIRS);
@@ -93,6 +93,37 @@ test("a corpus of bad items in a vdir: per-item errors, the rest syncs, nothing 
     world.dispose();
   }
 }, 240_000);
+
+// KNOWN DEFECT (reported): the command prints a UID as it is, so `ESC ]0;…BEL ESC[2J` in a UID retitles and
+// clears the user's terminal ("Copying (uploading) item esc␛]0;pwned␇␛[2Jx to b/c1"). Remove `.fails` when
+// the output escapes control characters.
+test.fails("terminal control codes in a UID never reach the output raw", async () => {
+  const world = new World("vdirsyncer-terminal-");
+  try {
+    world.write(`a/c1/${TERMINAL_ITEM.name}`, TERMINAL_ITEM.content);
+    world.write("a/c1/plain.ics", event("plain"));
+    world.write("b/.keep", "");
+    world.writeConfig(VDIRS);
+    const d = await world.run(["discover"], { input: "y\n".repeat(5) });
+    expect(d.code, describeRan(d)).toBe(0);
+    const r = await world.run(["sync"]);
+    const v = await world.run(["-vdebug", "sync"]);
+    const output = [d, r, v].map((x) => x.stdout + x.stderr).join("");
+    const raw = CONTROL.test(output);
+    record("bad-items", TERMINAL_ITEM.name, {
+      what: TERMINAL_ITEM.what,
+      expected: "either",
+      outcome: `${byUid(readFolder(world.path("b", "c1"))).size === 2 ? "synced" : "not synced"}; ${raw ? "**control codes reached the output raw**" : "output escaped"}`,
+    });
+    expect(byUid(readFolder(world.path("b", "c1"))).has("plain"), describeRan(r)).toBe(true);
+    expect(
+      raw,
+      `raw control codes in the output: ${JSON.stringify(output.match(/.{0,30}[\x1b\x07].{0,30}/g))}`,
+    ).toBe(false);
+  } finally {
+    world.dispose();
+  }
+});
 
 test("a .ics with a UTF-8 BOM syncs, as vdirsyncer accepts it", async () => {
   const world = new World("vdirsyncer-bom-");

@@ -65,6 +65,7 @@ fileext = ".ics"
 `,
         )
         .join("\n");
+    world.write("secret-file", fetched.secret);
     world.writeConfig(`[general]
 status_path = "{root}/status/"
 
@@ -79,7 +80,7 @@ password = "${ini.secret}"
 type = "caldav"
 url = "${server.url}"
 username = "${fetched.user.username}"
-password.fetch = ["command", "printf", "%s", "${fetched.secret}"]
+password.fetch = ["command", "cat", "{root}/secret-file"]
 
 [storage inurl_remote]
 type = "caldav"
@@ -93,11 +94,19 @@ password = "${wrong}"
 `);
     for (const n of ["ini", "fetched", "inurl", "wrong"]) world.write(`${n}/.keep`, "");
     const runs: Ran[] = [];
-    runs.push(await world.run(["-vdebug", "discover"], { input: "y\n".repeat(10) }));
-    runs.push(await world.run(["-vdebug", "sync"]));
-    runs.push(await world.run(["-vdebug", "sync", "--json"]));
-    runs.push(await world.run(["-vdebug", "metasync"]));
-    runs.push(await world.run(["-vdebug", "showconfig"]));
+    const labels: string[] = [];
+    const go = async (args: string[], input = "") => {
+      labels.push(args.join(" "));
+      runs.push(await world.run(["-vdebug", ...args], { input }));
+    };
+    // The pairs one by one, so that one pair's failure (the wrong password) does not stop the others.
+    for (const pair of ["ini", "fetched", "inurl", "wrong"]) {
+      await go(["discover", pair], "y\n".repeat(5));
+      await go(["sync", pair]);
+    }
+    await go(["sync", "--json", "ini", "fetched"]);
+    await go(["metasync", "ini"]);
+    await go(["showconfig"]);
     const output = runs.map((r) => r.stdout + r.stderr).join("\n");
     const secrets: [string, string][] = [
       ...forms(ini.user.username, ini.secret).map((f) => ["password in the config", f] as [string, string]),
@@ -105,7 +114,11 @@ password = "${wrong}"
       ...forms(inUrl.user.username, inUrl.secret).map((f) => ["URL credentials", f] as [string, string]),
       ...forms(ini.user.username, wrong).map((f) => ["a wrong password", f] as [string, string]),
     ];
-    const leaks = secrets.filter(([, f]) => output.includes(f)).map(([what, f]) => `${what}: ${f}`);
+    const leaks = secrets.flatMap(([what, f]) =>
+      runs.flatMap((r, i) =>
+        `${r.stdout}${r.stderr}`.includes(f) ? [`${what} (${f}) in \`${labels[i]}\``] : [],
+      ),
+    );
     const authHeaders = output.split("\n").filter((l) => /authorization:\s*\S/i.test(l));
     // The good pairs did sync: the test saw real traffic.
     const synced = ["ini", "fetched"].filter((n) => listFiles(world.path(n)).some((f) => f.endsWith(".ics")));
@@ -116,11 +129,15 @@ password = "${wrong}"
       outputBytes: output.length,
       secretsChecked: secrets.length,
       leaks: leaks.length,
+      leakedIn: [...new Set(leaks.map((l) => l.replace(/^.*\(.*\) in /, "")))].join(", "),
       authorizationLines: authHeaders.length,
       statusFiles: statusFiles.length,
       notPrivate: loose.length,
     });
-    expect(synced, runs.map(describeRan).join("\n")).toEqual(["ini", "fetched"]);
+    expect(synced, runs.map((r, i) => `${labels[i]}: ${describeRan(r)}`).join("\n")).toEqual([
+      "ini",
+      "fetched",
+    ]);
     expect(leaks).toEqual([]);
     expect(authHeaders).toEqual([]);
     expect(loose.map((f) => `${f} ${(statSync(world.path("status", f)).mode & 0o777).toString(8)}`)).toEqual(
