@@ -94,9 +94,11 @@ export interface DavCollectionOptions {
  * collectionTag, changes) over one collection URL. `changes()` throws UnsupportedError when the server has no
  * sync-collection or a filter is set; SyncTokenExpiredError on an invalid token.
  */
-export type DavCollection = WritableCollection & {
-  readonly url: string;
-};
+export type DavCollection = WritableCollection &
+  Required<Pick<WritableCollection, "getMany" | "collectionTag" | "changes" | "getMeta" | "setMeta">> & {
+    readonly url: string;
+    watch?: undefined;
+  };
 
 /** Signatures of the functions `index.ts` exports (implemented in the other files). */
 export interface DavApi {

@@ -58,6 +58,7 @@ export {
 } from "./session-options.ts";
 export {
   type CollectionConfig,
+  collectionOptionsFor,
   createDavStorage,
   DAV_CONCURRENCY,
   type DavStorage,

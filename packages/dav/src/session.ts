@@ -227,7 +227,8 @@ export class HttpSession implements DavSession {
       if (response) {
         stats.add("requests");
         if (sent > 0) stats.add("bytesSent", sent);
-        if (response.bytes.byteLength > 0) stats.add("bytesReceived", response.bytes.byteLength);
+        const received = wireLength(response);
+        if (received > 0) stats.add("bytesReceived", received);
         this.observed.see(response.headers);
         this.log.debug(`${method} ${redactUrl(url)} -> ${response.status} (${ms} ms)`);
         this.#options.onRequest?.({ method, url: redactUrl(url), status: response.status, ms });
@@ -365,6 +366,13 @@ export class HttpSession implements DavSession {
   async close(): Promise<void> {
     await this.#agent.close();
   }
+}
+
+/** The body's size on the wire: the compressed length when the server compressed it and said so, else the bytes. */
+function wireLength(response: DavResponse): number {
+  const length = response.headers.get("content-length");
+  const encoded = (response.headers.get("content-encoding") ?? "identity") !== "identity";
+  return encoded && length !== null && /^\d+$/.test(length) ? Number(length) : response.bytes.byteLength;
 }
 
 function combine(a: AbortSignal | undefined, b: AbortSignal | undefined): AbortSignal | undefined {

@@ -38,6 +38,7 @@ export type DavStorage = Storage<DavCollection & WritableCollection> & {
   discover(): AsyncIterable<CollectionInfo>;
   createCollection(id: string | null): Promise<CollectionInfo>;
   check(): Promise<CheckReport>;
+  close(): Promise<void>;
   readonly concurrency: number;
 };
 
@@ -55,6 +56,45 @@ export function refUrl(ref: CollectionRef | null, configured: string): string {
     );
   }
   return url;
+}
+
+/** Session keys: one session serves every collection of a storage, so a collection's config cannot change them. */
+const SESSION_KEYS = [
+  "username",
+  "password",
+  "auth",
+  "verify",
+  "verify_fingerprint",
+  "auth_cert",
+  "useragent",
+  "timeout",
+  "max_attempts",
+] as const;
+
+/**
+ * The collection options for a ref's `config` merged over the configured `options`: `build(options)` when the
+ * config holds nothing but `url`, else `build(parse({...options, ...config}))`.
+ * @param parse the storage's option schema (throws a UserError for values it refuses)
+ * @throws {UserError} the config changes a session key (`username`, `verify` …), which one session cannot honour
+ */
+export function collectionOptionsFor<O extends object>(
+  options: O,
+  config: CollectionConfig,
+  parse: (raw: Record<string, unknown>) => O,
+  build: (options: O) => DavCollectionOptions,
+): DavCollectionOptions {
+  if (Object.keys(config).every((k) => k === "url")) return build(options);
+  const merged = parse({ ...options, ...config });
+  for (const key of SESSION_KEYS) {
+    const before = (options as Record<string, unknown>)[key] ?? null;
+    const after = (merged as Record<string, unknown>)[key] ?? null;
+    if (JSON.stringify(before) !== JSON.stringify(after)) {
+      throw new UserError(
+        `The cached configuration of a collection sets ${key}, which must be the same for every collection of a storage; set it in the storage section instead.`,
+      );
+    }
+  }
+  return build(merged);
 }
 
 /**

@@ -2,10 +2,11 @@
  * `@vdirsyncer/storage-caldav`: the `caldav` storage type, which syncs calendars on a CalDAV server.
  */
 import { defineStorage } from "@vdirsyncer/core";
+import { DAV_CONCURRENCY } from "@vdirsyncer/dav";
 import { createCaldavStorage } from "./caldav.ts";
 import { CaldavOptions } from "./options.ts";
 
-export { caldavCollectionOptions, createCaldavStorage } from "./caldav.ts";
+export { caldavCollectionOptions, createCaldavStorage, parseCaldavOptions } from "./caldav.ts";
 export {
   ACCEPTED_DATE_FORMS,
   checkDateRange,
@@ -20,7 +21,8 @@ export { CaldavOptions, DATES_TOGETHER } from "./options.ts";
  * The `caldav` storage: a CalDAV server account, or one calendar on it.
  *
  * Listing is incremental (ctag gate, then sync-collection) unless `item_types` or a date window is set; items
- * are fetched with bounded, concurrent multigets; writes are conditional (If-None-Match / If-Match).
+ * are fetched with bounded, concurrent multigets; writes are conditional (If-None-Match / If-Match). Up to 16
+ * calls at once per storage (4 on a server that takes a new connection per request); `check()` reports.
  */
 export const caldav = defineStorage({
   type: "caldav",
@@ -34,6 +36,8 @@ export const caldav = defineStorage({
     ctag: true,
     syncToken: true,
     batchGet: true,
+    watch: false,
+    concurrency: DAV_CONCURRENCY,
   },
   options: CaldavOptions,
   create: (options, ctx) => createCaldavStorage(options, ctx),

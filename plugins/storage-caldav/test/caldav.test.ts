@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import {
   type CollectionInfo,
+  type CollectionRef,
   Item,
   type ItemRef,
   isVdirsyncerError,
@@ -21,9 +22,14 @@ import { CaldavOptions } from "../src/options.ts";
 const ctx: StorageContext = {
   instance: "caldav-test",
   log: { debug() {}, info() {}, warn() {}, error() {} },
-  fetch: globalThis.fetch,
+  stats: { add() {} },
   signal: new AbortController().signal,
 };
+const OPEN = { signal: new AbortController().signal, stats: { add() {} } };
+
+/** What a host keeps of a collection: its id and config after a JSON round trip, never its href. */
+const cached = (info: CollectionInfo): CollectionRef =>
+  JSON.parse(JSON.stringify({ id: info.id, config: info.config })) as CollectionRef;
 
 interface Request {
   method: string;
@@ -60,13 +66,13 @@ async function storageFor(
 async function freshCalendar(server: ServerCase): Promise<{ info: CollectionInfo; col: WritableCollection }> {
   const { storage } = await storageFor(server);
   const info = await storage.createCollection!(`caldav-test-${randomUUID()}`);
-  return { info, col: await storage.open(info) };
+  return { info, col: await storage.open(cached(info), OPEN) };
 }
 
 /** The same calendar opened through a storage with extra options (filters). */
 async function reopen(server: ServerCase, info: CollectionInfo, extra: Record<string, unknown>) {
   const { storage, requests } = await storageFor(server, extra);
-  return { col: await storage.open(info), requests };
+  return { col: await storage.open(cached(info), OPEN), requests };
 }
 
 function eventAt(dtstart: string, dtend: string): Item {
@@ -183,7 +189,7 @@ for (const server of serverCases()) {
     it("getMany([]) sends no request (test_dav_empty_get_multi_performance)", async () => {
       const { storage, requests } = await storageFor(server);
       const info = await storage.createCollection!(`caldav-test-${randomUUID()}`);
-      const col = await storage.open(info);
+      const col = await storage.open(cached(info), OPEN);
       requests.length = 0;
       expect(await collect(col.getMany!([]))).toEqual([]);
       expect(requests).toEqual([]);
@@ -192,7 +198,7 @@ for (const server of serverCases()) {
     it("an item at a Cyrillic href round-trips through list(), get(), update() and delete() (test_dav_unicode_href)", async () => {
       const { storage } = await storageFor(server);
       const info = await storage.createCollection!(`caldav-test-${randomUUID()}`);
-      const col = await storage.open(info);
+      const col = await storage.open(cached(info), OPEN);
       // Our uploads never generate such an href (non-safe UIDs get a uuid4 name), so another client puts it there.
       const uid = `град сатану ${randomUUID()}`;
       const item = makeEvent(uid);
@@ -229,7 +235,32 @@ for (const server of serverCases()) {
       const { info, col } = await freshCalendar(server);
       const written = await col.upload(makeEvent());
       const { storage } = await storageFor(server, { url: info.href });
-      expect(hrefsOf(await collect((await storage.open(null)).list()))).toEqual([written.href]);
+      expect(hrefsOf(await collect((await storage.open(null, OPEN)).list()))).toEqual([written.href]);
+    });
+
+    it("open(ref) takes the url of ref.config, the configured url when the key is absent, never the href", async () => {
+      const { info, col } = await freshCalendar(server);
+      const written = await col.upload(makeEvent());
+      // A config without url (the cache leaves out keys equal to the section's) means the configured url.
+      const { storage } = await storageFor(server, { url: info.href });
+      const fromSection = await storage.open({ id: info.id, config: {} }, OPEN);
+      expect(hrefsOf(await collect(fromSection.list()))).toEqual([written.href]);
+      // The href is for messages only: a ref carrying a wrong one still opens its config's url.
+      const { storage: account } = await storageFor(server);
+      const bogus = { ...info, href: `${server.options.url}nowhere/` };
+      expect(hrefsOf(await collect((await account.open(bogus, OPEN)).list()))).toEqual([written.href]);
+      // Filters in the config are merged over the section's options.
+      const filtered = await account.open({ id: info.id, config: { url: info.href, item_types: ["VTODO"] } }, OPEN);
+      expect(await collect(filtered.list())).toEqual([]);
+    });
+
+    it("open() of a missing calendar sends nothing; its first call throws CollectionNotFoundError", async () => {
+      const { storage, requests } = await storageFor(server);
+      const missing = `${server.options.url.replace(/\/+$/, "")}/missing-${randomUUID()}/`;
+      const col = await storage.open({ id: "missing", config: { url: missing } }, OPEN);
+      expect(requests).toEqual([]);
+      await expect(col.collectionTag?.()).rejects.toSatisfy((e) => isVdirsyncerError(e, "COLLECTION_NOT_FOUND"));
+      await expect(collect(col.list())).rejects.toSatisfy((e) => isVdirsyncerError(e, "COLLECTION_NOT_FOUND"));
     });
   });
 }

@@ -34,7 +34,7 @@ function context(warnings: string[] = []): StorageContext {
   return {
     instance: "remote",
     log: { debug() {}, info() {}, warn: (m) => warnings.push(m), error() {} },
-    fetch: globalThis.fetch,
+    stats: { add() {} },
     signal: new AbortController().signal,
   };
 }
@@ -49,7 +49,7 @@ async function headersFor(
   const storage = await caldav.create(checked.value, context(warnings));
   seen.length = 0;
   try {
-    for await (const _ of (await storage.open(null)).list()) {
+    for await (const _ of (await storage.open(null, { signal: new AbortController().signal, stats: { add() {} } })).list()) {
       // the server lists nothing
     }
   } finally {

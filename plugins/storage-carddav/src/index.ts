@@ -2,6 +2,7 @@
  * `@vdirsyncer/storage-carddav`: the `carddav` storage type, which syncs address books on a CardDAV server.
  */
 import { defineStorage } from "@vdirsyncer/core";
+import { DAV_CONCURRENCY } from "@vdirsyncer/dav";
 import { createCarddavStorage } from "./carddav.ts";
 import { CarddavOptions } from "./options.ts";
 
@@ -27,6 +28,8 @@ export const carddav = defineStorage({
     ctag: true,
     syncToken: true,
     batchGet: true,
+    watch: false,
+    concurrency: DAV_CONCURRENCY,
   },
   options: CarddavOptions,
   create: (options, ctx) => createCarddavStorage(options, ctx),
