@@ -188,14 +188,28 @@ describe("local install: the command with chosen storages", () => {
     expect(readFileSync(join(root, "store.json"), "utf8")).toContain("UID:json-item");
   });
 
-  test("@vdirsyncer/all installs the command with every official storage", async () => {
+  test("@vdirsyncer/all installs the command with every official storage, found from the cli's install", async () => {
     const all = join(work, "all");
     expectOk(await npm.install([tgz("@vdirsyncer/all")], all), "npm install @vdirsyncer/all");
     const installed = installedPackages(join(all, "node_modules"));
     for (const pkg of ["caldav", "carddav", "filesystem", "google", "http", "singlefile"])
       expect(installed).toContain(`@vdirsyncer/storage-${pkg}`);
-    const r = await vdirsyncer(join(all, "node_modules", ".bin", "vdirsyncer"), ["--version"]);
-    expectOk(r, "--version");
+    // The storages are the cli's siblings here, not its dependencies: the command finds them from its own install.
+    const root = join(work, "all-sync");
+    mkdirSync(join(root, "left"), { recursive: true });
+    writeFileSync(join(root, "left", "all-item.ics"), event("all-item"));
+    const config = join(root, "config");
+    writeFileSync(
+      config,
+      vdirConfig(root, ['type = "singlefile"', `path = "${root}/calendar.ics"`].join("\n")).replace(
+        'collections = ["from a"]',
+        "collections = null",
+      ),
+    );
+    const allBin = join(all, "node_modules", ".bin", "vdirsyncer");
+    expectOk(await vdirsyncer(allBin, ["-c", config, "discover"]), "discover");
+    expectOk(await vdirsyncer(allBin, ["-c", config, "sync"]), "sync");
+    expect(readFileSync(join(root, "calendar.ics"), "utf8")).toContain("UID:all-item");
     console.info(`install size, @vdirsyncer/all: ${duKiB(join(all, "node_modules"))} KiB`);
   });
 });
@@ -263,7 +277,7 @@ describe("global install", () => {
     const root = join(work, "e");
     mkdirSync(join(root, "left", "cal"), { recursive: true });
     mkdirSync(join(root, "right", "cal"), { recursive: true });
-    writeFileSync(join(root, "left", "cal", "ts.ics"), event("ts-item"));
+    writeFileSync(join(root, "left", "cal", "ts-item.ics"), event("ts-item"));
     writeFileSync(
       join(root, "vdirsyncer.config.ts"),
       [
@@ -283,6 +297,6 @@ describe("global install", () => {
     // No INI config under this HOME, so the command takes the TypeScript config of the working directory.
     expectOk(await vdirsyncer(bin, ["discover"], root), "discover");
     expectOk(await vdirsyncer(bin, ["sync"], root), "sync");
-    expect(readFileSync(join(root, "right", "cal", "ts.ics"), "utf8")).toBe(event("ts-item"));
+    expect(readFileSync(join(root, "right", "cal", "ts-item.ics"), "utf8")).toBe(event("ts-item"));
   });
 });
