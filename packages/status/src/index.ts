@@ -10,6 +10,7 @@ export {
   statusFilePath,
   statusName,
 } from "./files.ts";
+export * from "./journal.ts";
 export * from "./legacy-status.ts";
 export * from "./lock.ts";
 export * from "./meta-status.ts";

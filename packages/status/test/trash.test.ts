@@ -1,8 +1,14 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { TrashEntry } from "@vdirsyncer/core/engine";
 import { describe, expect, it } from "vitest";
-import { createDiskTrash, listTrash } from "../src/trash.ts";
+import {
+  createDiskTrash,
+  findTrashEntries,
+  listTrash,
+  readTrashItem,
+  removeTrashEntries,
+} from "../src/trash.ts";
 import { tempDir } from "./helpers.ts";
 
 const event = (uid: string) =>
@@ -43,9 +49,13 @@ describe("createDiskTrash", () => {
       }),
     ]);
     const listed = listTrash(status);
-    expect(listed.map(({ itemPath, sidecarPath, time, ...rest }) => rest)).toEqual([
+    expect(listed.map(({ itemPath, sidecarPath, time, id, size, hash, ...rest }) => rest)).toEqual([
       {
-        format: 1,
+        format: 2,
+        run: null,
+        origin: null,
+        name: null,
+        uid: "one",
         pair: "p",
         collection: "c",
         storage: "cal_a",
@@ -57,7 +67,11 @@ describe("createDiskTrash", () => {
         file: "0.ics",
       },
       {
-        format: 1,
+        format: 2,
+        run: null,
+        origin: null,
+        name: "K",
+        uid: "k",
         pair: "p",
         collection: "c",
         storage: "contacts_b",
@@ -121,5 +135,51 @@ describe("createDiskTrash", () => {
 
   it("lists nothing when there is no trash", () => {
     expect(listTrash(tempDir())).toEqual([]);
+  });
+
+  it("gives each entry a short stable id, reads sidecars of the first format, and removes entries cleanly", async () => {
+    const status = tempDir();
+    await createDiskTrash(status, "p", "c", { run: "R1", origin: "sync" }).keep([
+      entry({ ident: "one", raw: event("one") }),
+      entry({ ident: "two", raw: event("two") }),
+    ]);
+    // A batch written before ids and runs existed.
+    const old = join(status, ".trash", "p", "c", "2024-01-01T00-00-00.000Z-0");
+    mkdirSync(old, { recursive: true });
+    writeFileSync(join(old, "0.ics"), "BEGIN:VCARD\r\nUID:v1\r\nFN:Old  Card\r\nEND:VCARD\r\n");
+    writeFileSync(
+      join(old, "0.json"),
+      JSON.stringify({
+        ...entry({ ident: "v1" }),
+        raw: undefined,
+        format: 1,
+        pair: "p",
+        collection: "c",
+        time: "2024-01-01T00:00:00.000Z",
+        file: "0.ics",
+      }),
+    );
+    const listed = listTrash(status);
+    expect(listed.map((e) => [e.ident, e.run, e.origin, e.name, e.uid])).toEqual([
+      ["v1", null, null, "Old Card", "v1"],
+      ["one", "R1", "sync", null, "one"],
+      ["two", "R1", "sync", null, "two"],
+    ]);
+    const ids = listed.map((e) => e.id);
+    expect(ids.every((id) => /^[0-9a-f]{10}$/.test(id))).toBe(true);
+    expect(new Set(ids).size).toBe(3);
+    // The same ids on every listing, and a unique prefix finds an entry.
+    expect(listTrash(status).map((e) => e.id)).toEqual(ids);
+    const [first] = findTrashEntries(status, (ids[1] as string).slice(0, 6).toUpperCase());
+    expect(first?.ident).toBe("one");
+    expect(readTrashItem(first as (typeof listed)[0])).toBe(event("one"));
+    expect(findTrashEntries(status, "abc")).toEqual([]);
+    expect(listTrash(status, { pair: "p", collection: "c" })).toHaveLength(3);
+    expect(listTrash(status, { pair: "p", collection: null })).toEqual([]);
+
+    removeTrashEntries(listed.filter((e) => e.run === "R1"));
+    removeTrashEntries(listed.filter((e) => e.run === "R1"));
+    expect(listTrash(status).map((e) => e.ident)).toEqual(["v1"]);
+    expect(readdirSync(join(status, ".trash", "p", "c"))).toEqual(["2024-01-01T00-00-00.000Z-0"]);
   });
 });
