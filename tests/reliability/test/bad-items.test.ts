@@ -193,8 +193,13 @@ password = "${user.password}"
     const output = [d, r, again].map((x) => x.stdout + x.stderr).join("");
     const local = byUid(readFolder(world.path("vdir", "odd")));
     for (const u of ODD_SERVER_UIDS) {
+      const reported = /^error: /m.test(r.stderr);
       record("odd-uids", u.what, {
-        outcome: local.has(u.uid) ? "synced" : r.stderr.includes("odd") ? "reported" : "missing",
+        outcome: local.has(u.uid)
+          ? "synced, inside the vdir"
+          : reported
+            ? "not synced; the sync reported an error"
+            : "**not synced, nothing reported**",
       });
     }
     expect(local.has("plain"), describeRan(r)).toBe(true);

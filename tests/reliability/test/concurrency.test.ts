@@ -171,14 +171,20 @@ function runPython(world: World, args: string[]): Promise<{ code: number | null;
 test("our sync and Python vdirsyncer's on one pair, started 2 s apart: no duplicates", async () => {
   const world = new World("vdirsyncer-vs-python-");
   try {
-    const n = Number(process.env.VDIRSYNCER_RELIABILITY_RACE_ITEMS ?? 1500);
+    const n = Number(process.env.VDIRSYNCER_RELIABILITY_RACE_ITEMS ?? 3000);
     const expected = seed(world, n);
     const d = await world.run(["discover"], { input: "y\n".repeat(5) });
     expect(d.code, describeRan(d)).toBe(0);
-    const ours = world.run(["sync"], { timeoutMs: 110_000 });
-    await new Promise((r) => setTimeout(r, 2000));
-    const theirs = runPython(world, ["sync"]);
-    const [o, p] = await Promise.all([ours, theirs]);
+    // Python starts 2 s after ours printed its first line, so that ours is syncing by then however slow the
+    // machine is to start it.
+    let theirs: Promise<{ code: number | null; stderr: string }> | undefined;
+    const o = await world.run(["sync"], {
+      timeoutMs: 110_000,
+      onStderr: () => {
+        theirs ??= new Promise((r) => setTimeout(r, 2000)).then(() => runPython(world, ["sync"]));
+      },
+    });
+    const p = await (theirs ?? runPython(world, ["sync"]));
     const after = await world.run(["sync"], { timeoutMs: 110_000 });
     const a = readFolder(world.path("a", "c1"));
     const b = readFolder(world.path("b", "c1"));
@@ -187,7 +193,9 @@ test("our sync and Python vdirsyncer's on one pair, started 2 s apart: no duplic
     record("concurrency", "ours and Python vdirsyncer 2 s apart", {
       items: n,
       oursExit: o.code,
+      oursError: o.stderr.split("\n").find((l) => /^(error|critical)/.test(l)) ?? "",
       pythonExit: p.code,
+      pythonError: p.stderr.split("\n").find((l) => /^(error|critical)/i.test(l)) ?? "",
       lost: t.lost,
       duplicated: t.duplicated,
       duplicatedOnB: dupB,
