@@ -11,6 +11,8 @@ import { pluginsCommand } from "./commands/plugins.ts";
 import { repairCommand } from "./commands/repair.ts";
 import { showconfigCommand } from "./commands/showconfig.ts";
 import { syncCommand } from "./commands/sync.ts";
+import { trashCommand } from "./commands/trash.ts";
+import { undoCommand } from "./commands/undo.ts";
 import { AppContext } from "./context.ts";
 import { reportError, UsageError } from "./errors.ts";
 import { type CliIO, processIO } from "./io.ts";
@@ -64,6 +66,8 @@ function parser(args: string[], io: CliIO, onHandler: (h: Handler) => void): Arg
     syncCommand(run),
     metasyncCommand(run),
     repairCommand(run),
+    trashCommand(run),
+    undoCommand(run),
     showconfigCommand(run),
     pluginsCommand(run),
     completionCommand(run),

@@ -341,15 +341,18 @@ export class RunRecorder {
     const ident = action.ident;
     let side: Side | null = action.kind === "conflict" ? null : action.side;
     if (action.kind === "conflict") {
-      // The side a resolution wrote is the side whose version went to the trash (or was seen written).
-      const written = (["a", "b"] as const).filter(
-        (s) => this.#seen.has(key(s, ident)) || this.keptFor(s, ident).length > 0,
-      );
+      // The side a resolution wrote: the one the observer saw written, else the one whose version was kept.
+      const seenOn = (["a", "b"] as const).filter((s) => this.#seen.has(key(s, ident)));
+      const keptOn = (["a", "b"] as const).filter((s) => this.keptFor(s, ident).length > 0);
+      const written = seenOn.length > 0 ? seenOn : keptOn;
       if (written.length === 1) side = written[0] as Side;
     }
     const sides: Side[] = side === null ? ["a", "b"] : [side];
     const kept = sides.flatMap((s) => this.keptFor(s, ident));
-    const seen = side === null ? undefined : this.#seen.get(key(side, ident));
+    // Both sides get the same version when a conflict wrote both.
+    const seen =
+      this.#seen.get(key(side ?? "a", ident)) ??
+      (side === null ? this.#seen.get(key("b", ident)) : undefined);
     const href =
       action.kind === "upload"
         ? (seen?.href ?? null)

@@ -9,13 +9,25 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from "yargs";
 import { statusPath } from "../collections.ts";
 import type { AppContext } from "../context.ts";
 
-const COMMANDS = ["discover", "sync", "metasync", "repair", "showconfig", "plugins", "completion"];
+const COMMANDS = [
+  "discover",
+  "sync",
+  "metasync",
+  "repair",
+  "trash",
+  "undo",
+  "showconfig",
+  "plugins",
+  "completion",
+];
 const GLOBAL = ["-v", "--verbosity", "-c", "--config", "--version", "--help"];
 const OPTIONS: Record<string, string[]> = {
   discover: ["--list", "--no-list"],
   sync: ["--force-delete", "--no-force-delete", "--dry-run", "--json"],
   metasync: [],
   repair: ["--repair-unsafe-uid", "--no-repair-unsafe-uid"],
+  trash: ["--json", "--force", "--older-than", "--max-size"],
+  undo: ["--force"],
   showconfig: [],
   plugins: ["--json"],
   completion: [],
@@ -72,7 +84,8 @@ ${opts}
     return
   fi
   case "$cmd" in
-    sync|metasync) names="$(vdirsyncer completion --names collections 2>/dev/null)" ;;
+    sync|metasync|undo) names="$(vdirsyncer completion --names collections 2>/dev/null)" ;;
+    trash) names="list show restore prune" ;;
     discover) names="$(vdirsyncer completion --names pairs 2>/dev/null)" ;;
     repair) names="$(vdirsyncer completion --names storages 2>/dev/null)" ;;
     completion) names="bash zsh fish" ;;
@@ -107,9 +120,11 @@ ${Object.entries(OPTIONS)
     const source =
       c === "plugins"
         ? "()"
-        : kind === ""
-          ? "(bash zsh fish)"
-          : `(\${(f)"$(vdirsyncer completion --names ${kind} 2>/dev/null)"})`;
+        : c === "trash"
+          ? "(list show restore prune)"
+          : kind === ""
+            ? "(bash zsh fish)"
+            : `(\${(f)"$(vdirsyncer completion --names ${kind} 2>/dev/null)"})`;
     return `        ${c}) names=${source}; _arguments ${o.map((x) => `'${x}'`).join(" ")} '*:name:($names)' ;;`;
   })
   .join("\n")}
@@ -128,7 +143,8 @@ function fish(): string {
     'complete -c vdirsyncer -s v -l verbosity -x -a "CRITICAL ERROR WARNING INFO DEBUG"',
     "complete -c vdirsyncer -s c -l config -r -F",
     "complete -c vdirsyncer -l version",
-    'complete -c vdirsyncer -n "__fish_seen_subcommand_from sync metasync" -a "(vdirsyncer completion --names collections 2>/dev/null)"',
+    'complete -c vdirsyncer -n "__fish_seen_subcommand_from sync metasync undo" -a "(vdirsyncer completion --names collections 2>/dev/null)"',
+    'complete -c vdirsyncer -n "__fish_seen_subcommand_from trash" -a "list show restore prune"',
     'complete -c vdirsyncer -n "__fish_seen_subcommand_from discover" -a "(vdirsyncer completion --names pairs 2>/dev/null)"',
     'complete -c vdirsyncer -n "__fish_seen_subcommand_from repair" -a "(vdirsyncer completion --names storages 2>/dev/null)"',
     'complete -c vdirsyncer -n "__fish_seen_subcommand_from completion" -a "bash zsh fish"',

@@ -17,7 +17,6 @@ import {
 } from "@vdirsyncer/core/engine";
 import { createMemoryStorage } from "@vdirsyncer/core/memory";
 import {
-  createDiskTrash,
   fromLegacyStatus,
   lockPair,
   openCollectionStatus,
@@ -33,6 +32,7 @@ import { Progress } from "../progress.ts";
 import { Tally } from "../stats.ts";
 import { openCollection } from "../storages.ts";
 import { selectTargets, statusNameOf } from "../targets.ts";
+import { retainAfterSync, syncJournal } from "./trash.ts";
 
 /** How many collections sync at once. */
 export const SYNC_CONCURRENCY = 4;
@@ -189,6 +189,7 @@ export async function runSync(ctx: AppContext, options: SyncCommandOptions): Pro
       }
     }
     await runPool(tasks, SYNC_CONCURRENCY);
+    if (!options.dryRun) retainAfterSync(ctx, root);
   } finally {
     for (const lock of locks) lock.release();
     progress?.clear();
@@ -216,9 +217,12 @@ async function syncOne(
   const { pair } = resolved;
   const name = statusNameOf(pair.name, c.name);
   let ok = true;
+  // The journal of this run: what each action did and the trash entries it kept (read by `trash` and `undo`).
+  const journal = options.dryRun ? undefined : syncJournal(ctx, root, pair.name, c.name);
   const fail = (err: unknown) => {
     ok = false;
     counts.errors++;
+    journal?.error(err);
     reportError(out, err, name);
   };
   out.info(`Syncing ${name}`);
@@ -250,7 +254,9 @@ async function syncOne(
       ? dryRunStatus(root, pair.name, c.name)
       : openCollectionStatus(root, pair.name, c.name, { log: out, exclusive: true });
     const names = { a: a.instance, b: b.instance };
+    if (journal) journal.storages = names;
     const onEvent = (event: SyncEvent) => {
+      journal?.onEvent(event);
       switch (event.type) {
         case "listed":
           json({
@@ -322,10 +328,20 @@ async function syncOne(
       }
     };
     const report = await syncCollection({
-      a: { name: a.instance, collection: a.collection, readOnly: a.readOnly, noDelete: a.noDelete },
-      b: { name: b.instance, collection: b.collection, readOnly: b.readOnly, noDelete: b.noDelete },
+      a: {
+        name: a.instance,
+        collection: journal?.observe("a", a.collection) ?? a.collection,
+        readOnly: a.readOnly,
+        noDelete: a.noDelete,
+      },
+      b: {
+        name: b.instance,
+        collection: journal?.observe("b", b.collection) ?? b.collection,
+        readOnly: b.readOnly,
+        noDelete: b.noDelete,
+      },
       status,
-      trash: options.dryRun ? undefined : createDiskTrash(root, pair.name, c.name),
+      trash: journal?.trash,
       conflictResolution: pair.conflictResolution,
       partialSync: pair.partialSync,
       forceDelete: options.forceDelete,
@@ -342,6 +358,9 @@ async function syncOne(
     fail(err);
   } finally {
     await status?.close?.();
+    await journal
+      ?.finish()
+      .catch((err: unknown) => out.warn(`${name}: the journal could not be written: ${String(err)}`));
     progress?.end(name);
   }
   return ok;
