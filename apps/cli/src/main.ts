@@ -4,12 +4,15 @@
  */
 import yargs, { type Argv, type CommandModule } from "yargs";
 import pkg from "../package.json" with { type: "json" };
+import { checkCommand } from "./commands/check.ts";
 import { completionCommand } from "./commands/completion.ts";
+import { daemonCommand } from "./commands/daemon.ts";
 import { discoverCommand } from "./commands/discover.ts";
 import { metasyncCommand } from "./commands/metasync.ts";
 import { pluginsCommand } from "./commands/plugins.ts";
 import { repairCommand } from "./commands/repair.ts";
 import { showconfigCommand } from "./commands/showconfig.ts";
+import { statusCommand } from "./commands/status.ts";
 import { syncCommand } from "./commands/sync.ts";
 import { trashCommand } from "./commands/trash.ts";
 import { undoCommand } from "./commands/undo.ts";
@@ -26,6 +29,9 @@ export const STOP_DEADLINE_MS = 10_000;
 
 /** The exit code after a signal: 128 + its number, as shells report it. */
 const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/** Commands that run until stopped: a signal is their normal end, so they exit with their own code (0). */
+const RUNS_UNTIL_STOPPED = new Set(["daemon"]);
 
 /** A command's work, run once the arguments are parsed. */
 type Handler = (ctx: AppContext) => Promise<number>;
@@ -68,6 +74,9 @@ function parser(args: string[], io: CliIO, onHandler: (h: Handler) => void): Arg
     repairCommand(run),
     trashCommand(run),
     undoCommand(run),
+    daemonCommand(run),
+    statusCommand(run),
+    checkCommand(run),
     showconfigCommand(run),
     pluginsCommand(run),
     completionCommand(run),
@@ -156,7 +165,10 @@ export async function main(argv: readonly string[], io: Partial<CliIO> = {}): Pr
     await ctx.storages.closeAll();
     stopping.dispose();
   }
-  return stopping.signal === undefined ? code : SIGNAL_EXIT[stopping.signal];
+  return stopping.signal === undefined ||
+    RUNS_UNTIL_STOPPED.has(String((parsed._ as unknown[] | undefined)?.[0]))
+    ? code
+    : SIGNAL_EXIT[stopping.signal];
 }
 
 /**
