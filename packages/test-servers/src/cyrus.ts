@@ -3,6 +3,7 @@ import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { createConnection, createServer, type Server } from "node:net";
 import { join } from "node:path";
 import {
+  checkAccountName,
   handle,
   requireBinary,
   ServerHost,
@@ -11,7 +12,7 @@ import {
   waitUntilAnswering,
   withFreePort,
 } from "./process.ts";
-import type { StartOptions, TestServer } from "./servers.ts";
+import type { Account, StartOptions, TestServer } from "./servers.ts";
 
 const BIN = "/usr/lib/cyrus/bin";
 const MASTER = `${BIN}/master`;
@@ -153,7 +154,7 @@ EVENTS {
  * Logs in once over IMAP (on the unix socket), which makes Cyrus create the user's INBOX.
  * @throws {Error} the login is refused or the exchange does not finish within 10 s
  */
-function imapLogin(socketPath: string): Promise<void> {
+function imapLogin(socketPath: string, user: string, password: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = createConnection(socketPath);
     let buffer = "";
@@ -169,7 +170,7 @@ function imapLogin(socketPath: string): Promise<void> {
       if (step === 0 && /^\* OK/m.test(buffer)) {
         step = 1;
         buffer = "";
-        socket.write(`a1 LOGIN ${USER} ${PASSWORD}\r\n`);
+        socket.write(`a1 LOGIN ${user} ${password}\r\n`);
       } else if (step === 1 && /^a1 /m.test(buffer)) {
         if (!/^a1 OK/m.test(buffer)) return fail(`LOGIN answered ${JSON.stringify(buffer.trim())}`);
         step = 2;
@@ -241,9 +242,7 @@ export async function startCyrus(options: StartOptions = {}): Promise<TestServer
     sink = await SyslogSink.listen(join(dir, "run", "syslog.sock"), join(dir, "syslog"));
     const log = sink;
     await writeFile(join(dir, "imapd.conf"), imapdConf(dir));
-    await host.run(SASLPASSWD, ["-f", join(dir, "sasldb2"), "-p", "-c", "-u", "localhost", USER], {
-      input: `${PASSWORD}\n`,
-    });
+    await addSaslUser(host, USER, PASSWORD);
     return await withFreePort(3, async (port) => {
       await writeFile(join(dir, "cyrus.conf"), cyrusConf(dir, port));
       await host.run("/bin/chown", [
@@ -281,21 +280,30 @@ export async function startCyrus(options: StartOptions = {}): Promise<TestServer
             ? `port ${port}: address already in use`
             : undefined,
         );
-        await provision(url, dir);
+        await provision(url, dir, USER, PASSWORD);
       } catch (error) {
         await stopChild(started, 2000);
         const message = error instanceof Error ? error.message : String(error);
         throw new Error(`${message}${logged()}`, { cause: error });
       }
+      const accountOf = (name: string, pass: string): Account => ({
+        username: name,
+        password: pass,
+        principal: `/dav/principals/user/${name}/`,
+        homes: {
+          calendar: `${url}dav/calendars/user/${name}/`,
+          addressbook: `${url}dav/addressbooks/user/${name}/`,
+        },
+      });
       return {
         kind: "cyrus" as const,
         url,
-        username: USER,
-        password: PASSWORD,
-        principal: `/dav/principals/user/${USER}/`,
-        homes: {
-          calendar: `${url}dav/calendars/user/${USER}/`,
-          addressbook: `${url}dav/addressbooks/user/${USER}/`,
+        ...accountOf(USER, PASSWORD),
+        addAccount: async (name: string, pass: string) => {
+          checkAccountName(name, pass);
+          await addSaslUser(host, name, pass);
+          await provision(url, dir, name, pass);
+          return accountOf(name, pass);
         },
         logFile: log.file,
         ...handle(host, started),
@@ -307,18 +315,25 @@ export async function startCyrus(options: StartOptions = {}): Promise<TestServer
   }
 }
 
+/** Adds a sasldb user (the realm is the servername); the file stays readable for Cyrus. */
+async function addSaslUser(host: ServerHost, user: string, password: string): Promise<void> {
+  const db = join(host.dir, "sasldb2");
+  await host.run(SASLPASSWD, ["-f", db, "-p", "-c", "-u", "localhost", user], { input: `${password}\n` });
+  await host.run("/bin/chown", ["cyrus:mail", db]);
+}
+
 /**
- * Makes the test user usable over DAV: an IMAP login creates the INBOX (without it every authenticated DAV
+ * Makes a user usable over DAV: an IMAP login creates the INBOX (without it every authenticated DAV
  * request is a 500), one PROPFIND makes httpd create the default calendar and address book, and both are checked.
  * @throws {Error} any step fails
  */
-async function provision(url: string, dir: string): Promise<void> {
-  await imapLogin(join(dir, "run", "socket", "imap"));
-  const auth = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString("base64")}`;
+async function provision(url: string, dir: string, user: string, password: string): Promise<void> {
+  await imapLogin(join(dir, "run", "socket", "imap"), user, password);
+  const auth = `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
   const root = await propfind(url, "0", auth);
   if (root.status !== 207)
     throw new Error(`Cyrus: PROPFIND / answered ${root.status}: ${root.body.slice(0, 300)}`);
-  for (const path of [`dav/calendars/user/${USER}/Default/`, `dav/addressbooks/user/${USER}/Default/`]) {
+  for (const path of [`dav/calendars/user/${user}/Default/`, `dav/addressbooks/user/${user}/Default/`]) {
     const res = await propfind(`${url}${path}`, "0", auth);
     if (res.status !== 207) {
       throw new Error(

@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { chmod, chown, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
+  checkAccountName,
   handle,
   requireBinary,
   ServerHost,
@@ -11,7 +12,7 @@ import {
   waitUntilAnswering,
   withFreePort,
 } from "./process.ts";
-import type { StartOptions, TestServer } from "./servers.ts";
+import type { Account, StartOptions, TestServer } from "./servers.ts";
 
 const DAVICAL = "/usr/share/davical";
 const HTDOCS = `${DAVICAL}/htdocs`;
@@ -49,21 +50,23 @@ function requirePhpPgsql(): void {
   }
 }
 
-// The test user with its principal, home calendar and home address book: the rows DAViCal's admin pages would
-// create (its own auth creates home collections only for users from an external directory).
-const USER_SQL = `
+// A user with its principal, home calendar and home address book: the rows DAViCal's admin pages would create
+// (its own auth creates home collections only for users from an external directory). Names are checked plain.
+function userSql(user: string, password: string): string {
+  return `
 INSERT INTO usr (active, username, password, fullname, email)
-  VALUES (true, '${USER}', '**${PASSWORD}', 'Test User', '${USER}@example.com');
+  VALUES (true, '${user}', '**${password}', 'Test User ${user}', '${user}@example.com');
 INSERT INTO principal (type_id, user_no, displayname, default_privileges)
-  SELECT 1, user_no, 'Test User', 0::BIT(24) FROM usr WHERE username = '${USER}';
+  SELECT 1, user_no, 'Test User ${user}', 0::BIT(24) FROM usr WHERE username = '${user}';
 INSERT INTO collection (user_no, parent_container, dav_name, dav_etag, dav_displayname, is_calendar,
                         is_addressbook, created, modified, resourcetypes)
-  SELECT user_no, '/${USER}/', '/${USER}/calendar/', '-1', 'Test User calendar', true, false, now(), now(),
-         '<DAV::collection/><urn:ietf:params:xml:ns:caldav:calendar/>' FROM usr WHERE username = '${USER}'
+  SELECT user_no, '/${user}/', '/${user}/calendar/', '-1', 'Test User calendar', true, false, now(), now(),
+         '<DAV::collection/><urn:ietf:params:xml:ns:caldav:calendar/>' FROM usr WHERE username = '${user}'
   UNION ALL
-  SELECT user_no, '/${USER}/', '/${USER}/addresses/', '-1', 'Test User addressbook', false, true, now(), now(),
-         '<DAV::collection/><urn:ietf:params:xml:ns:carddav:addressbook/>' FROM usr WHERE username = '${USER}';
+  SELECT user_no, '/${user}/', '/${user}/addresses/', '-1', 'Test User addressbook', false, true, now(), now(),
+         '<DAV::collection/><urn:ietf:params:xml:ns:carddav:addressbook/>' FROM usr WHERE username = '${user}';
 `;
+}
 
 /**
  * The router for PHP's built-in server, doing what Debian's Apache config does: `/caldav.php/…` runs caldav.php
@@ -164,10 +167,12 @@ export async function startDavical(options: StartOptions = {}): Promise<TestServ
     await waitForPostgres(host, bin, socketDir, postgres);
     const pgEnv = { PGHOST: socketDir, PGUSER: "postgres", TMPDIR: dir };
     await host.run(`${DAVICAL}/dba/create-database.sh`, ["davical", "admin"], { env: pgEnv, cwd: dir });
-    await writeFile(join(dir, "user.sql"), USER_SQL);
-    await host.run(`${bin}/psql`, ["-qX", "-v", "ON_ERROR_STOP=1", "-f", join(dir, "user.sql"), "davical"], {
-      env: pgEnv,
-    });
+    const addUser = async (user: string, password: string) => {
+      const file = join(dir, `user-${user}.sql`);
+      await writeFile(file, userSql(user, password));
+      await host.run(`${bin}/psql`, ["-qX", "-v", "ON_ERROR_STOP=1", "-f", file, "davical"], { env: pgEnv });
+    };
+    await addUser(USER, PASSWORD);
     const conf = join(dir, "davical-conf.php");
     await writeFile(conf, configPhp(socketDir));
     await writeFile(join(dir, "router.php"), ROUTER_PHP);
@@ -198,18 +203,27 @@ export async function startDavical(options: StartOptions = {}): Promise<TestServ
       const url = `${origin}caldav.php/`;
       try {
         await waitUntilAnswering("davical", url, php, options.startTimeoutMs ?? 20_000);
-        await checkHome(`${url}${USER}/calendar/`);
+        await checkHome(`${url}${USER}/calendar/`, USER, PASSWORD);
       } catch (error) {
         await stopChild(php, 1000);
         throw error;
       }
+      const accountOf = (name: string, pass: string): Account => ({
+        username: name,
+        password: pass,
+        principal: `/caldav.php/${name}/`,
+        homes: { calendar: `${url}${name}/`, addressbook: `${url}${name}/` },
+      });
       return {
         kind: "davical" as const,
         url,
-        username: USER,
-        password: PASSWORD,
-        principal: `/caldav.php/${USER}/`,
-        homes: { calendar: `${url}${USER}/`, addressbook: `${url}${USER}/` },
+        ...accountOf(USER, PASSWORD),
+        addAccount: async (name: string, pass: string) => {
+          checkAccountName(name, pass);
+          await addUser(name, pass);
+          await checkHome(`${url}${name}/calendar/`, name, pass);
+          return accountOf(name, pass);
+        },
         logFile,
         ...handle(host, php, [postgres]),
       };
@@ -249,15 +263,15 @@ async function waitForPostgres(
 }
 
 /**
- * Checks that the test user's home calendar answers an authenticated PROPFIND.
+ * Checks that a user's home calendar answers an authenticated PROPFIND.
  * @throws {Error} it does not answer 207
  */
-async function checkHome(calendar: string): Promise<void> {
+async function checkHome(calendar: string, user: string, password: string): Promise<void> {
   const response = await fetch(calendar, {
     method: "PROPFIND",
     headers: {
       depth: "0",
-      authorization: `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString("base64")}`,
+      authorization: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`,
       "content-type": "application/xml; charset=utf-8",
     },
     body: '<?xml version="1.0"?><propfind xmlns="DAV:"><prop><resourcetype/></prop></propfind>',

@@ -5,6 +5,7 @@ export {
   countItems,
   type SeedItem,
   type SeedResult,
+  type SeedTarget,
   sampleContact,
   sampleEvent,
   seedCollection,
@@ -12,6 +13,7 @@ export {
   seedXandikosCollection,
 } from "./seed.ts";
 export {
+  type Account,
   authHeaders,
   type RadicaleOptions,
   SERVER_KINDS,

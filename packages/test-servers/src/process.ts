@@ -391,3 +391,19 @@ export function handle(
     stop: () => host.stop(),
   };
 }
+
+/** Names a new account may have: they become paths and database values. */
+const ACCOUNT_NAME = /^[a-z][a-z0-9-]{0,39}$/;
+
+/**
+ * Checks an account name for `TestServer.addAccount()`.
+ * @throws {Error} it is not 1-40 lower-case letters, digits and dashes, starting with a letter
+ */
+export function checkAccountName(username: string, password: string): void {
+  if (!ACCOUNT_NAME.test(username) || !/^[\x21-\x7e]{1,64}$/.test(password) || /['"\\]/.test(password)) {
+    throw new Error(
+      `Test account ${JSON.stringify(username)}: a name is 1-40 of a-z, 0-9 and "-" starting with a letter, ` +
+        "a password 1-64 printable ASCII characters without quotes or backslashes.",
+    );
+  }
+}

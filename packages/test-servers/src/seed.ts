@@ -6,6 +6,9 @@ import { authHeaders, type TestServer } from "./servers.ts";
 
 const run = promisify(execFile);
 
+/** What the seeders need of a server: a full {@link TestServer}, or what a test sees of one. */
+export type SeedTarget = Pick<TestServer, "kind" | "url" | "dataDir" | "username" | "password">;
+
 /** One item file to seed: its file name (the href's last segment) and its text. */
 export interface SeedItem {
   name: string;
@@ -45,7 +48,7 @@ async function writeAll(dir: string, items: Iterable<SeedItem>, limit = 32): Pro
  * Counts the items in a collection with a PROPFIND Depth 1 (every response but the collection itself).
  * @throws {Error} the server did not answer 207
  */
-export async function countItems(server: TestServer, collectionUrl: string): Promise<number> {
+export async function countItems(server: SeedTarget, collectionUrl: string): Promise<number> {
   const response = await fetch(collectionUrl, {
     method: "PROPFIND",
     headers: { depth: "1", "content-type": "application/xml; charset=utf-8", ...authHeaders(server) },
@@ -66,7 +69,7 @@ export async function countItems(server: TestServer, collectionUrl: string): Pro
  * @throws {Error} the server is not Radicale, or the PROPFIND afterwards fails
  */
 export async function seedRadicaleCollection(
-  server: TestServer,
+  server: SeedTarget,
   collection: string,
   kind: "calendar" | "addressbook",
   items: Iterable<SeedItem>,
@@ -100,7 +103,7 @@ export async function seedRadicaleCollection(
  * @throws {Error} the server is not Xandikos, git fails, or the PROPFIND afterwards fails
  */
 export async function seedXandikosCollection(
-  server: TestServer,
+  server: SeedTarget,
   collection: string,
   items: Iterable<SeedItem>,
 ): Promise<SeedResult> {
@@ -136,7 +139,7 @@ export async function seedXandikosCollection(
  * @throws {Error} the server is Cyrus or DAViCal, whose storage is a database: seed those with PUT
  */
 export function seedCollection(
-  server: TestServer,
+  server: SeedTarget,
   collection: string,
   kind: "calendar" | "addressbook",
   items: Iterable<SeedItem>,

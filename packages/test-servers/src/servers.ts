@@ -1,14 +1,24 @@
-import { writeFile } from "node:fs/promises";
+import { appendFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { startCyrus } from "./cyrus.ts";
 import { startDavical } from "./davical.ts";
-import { handle, requireBinary, ServerHost, waitOrStop, withFreePort } from "./process.ts";
+import { checkAccountName, handle, requireBinary, ServerHost, waitOrStop, withFreePort } from "./process.ts";
 
 /** Which server a handle runs. */
 export type ServerKind = "radicale" | "xandikos" | "cyrus" | "davical";
 
 /** Every server kind, in the order tests list them. */
 export const SERVER_KINDS: readonly ServerKind[] = ["radicale", "xandikos", "cyrus", "davical"];
+
+/** One user of a server: credentials (none on Xandikos), principal path and home-set URLs. */
+export interface Account {
+  username?: string;
+  password?: string;
+  /** The principal path (e.g. `/user/`). */
+  principal: string;
+  /** Home-set URLs for calendars and address books. */
+  homes: { calendar: string; addressbook: string };
+}
 
 /** A running test server. `stop()` MUST be called (it is also done on process exit, as a last resort). */
 export interface TestServer {
@@ -35,6 +45,12 @@ export interface TestServer {
   logFile?: string;
   /** Stops the server (graceful signal, SIGKILL after a grace period) and removes its storage. Idempotent. */
   stop(): Promise<void>;
+  /**
+   * Adds a user with empty home sets (Cyrus and DAViCal: with their default calendar and address book), so that
+   * tests sharing the server need not share collections. Xandikos has one user and no auth: it returns that one.
+   * @throws {Error} the name is not a plain lower-case name, or the server refused it
+   */
+  addAccount(username: string, password: string): Promise<Account>;
 }
 
 /** Options common to all servers. */
@@ -91,14 +107,23 @@ export async function startRadicale(options: RadicaleOptions = {}): Promise<Test
       const started = host.spawn(RADICALE, ["-C", join(dataDir, "config")]);
       const url = `http://127.0.0.1:${port}/`;
       await waitOrStop("radicale", url, started, options.startTimeoutMs);
+      const accountOf = (name: string, pass: string): Account => ({
+        username: name,
+        password: pass,
+        principal: `/${name}/`,
+        homes: { calendar: `${url}${name}/`, addressbook: `${url}${name}/` },
+      });
       return {
         kind: "radicale" as const,
         url,
-        username,
-        password,
-        principal: `/${username}/`,
-        homes: { calendar: `${url}${username}/`, addressbook: `${url}${username}/` },
+        ...accountOf(username, password),
         ...handle(host, started),
+        // Radicale reads the htpasswd file on every login.
+        addAccount: async (name: string, pass: string) => {
+          checkAccountName(name, pass);
+          await appendFile(join(dataDir, "users"), `${name}:${pass}\n`);
+          return accountOf(name, pass);
+        },
       };
     });
   } catch (error) {
@@ -130,12 +155,19 @@ export async function startXandikos(options: StartOptions = {}): Promise<TestSer
       ]);
       const url = `http://127.0.0.1:${port}/`;
       await waitOrStop("xandikos", url, started, options.startTimeoutMs);
+      const only: Account = {
+        principal: "/user/",
+        homes: { calendar: `${url}user/calendars/`, addressbook: `${url}user/contacts/` },
+      };
       return {
         kind: "xandikos" as const,
         url,
-        principal: "/user/",
-        homes: { calendar: `${url}user/calendars/`, addressbook: `${url}user/contacts/` },
+        ...only,
         ...handle(host, started),
+        addAccount: async (name: string, pass: string) => {
+          checkAccountName(name, pass);
+          return only;
+        },
       };
     });
   } catch (error) {

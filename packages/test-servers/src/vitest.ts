@@ -1,8 +1,8 @@
 import { inject } from "vitest";
 import { SERVER_KINDS, type ServerKind, startServer, type TestServer } from "./servers.ts";
 
-/** What a test sees of a server started by {@link setupServers}: everything but `stop()`. */
-export type ServerInfo = Omit<TestServer, "stop">;
+/** What a test sees of a server started by {@link setupServers}: everything but `stop()` and `addAccount()`. */
+export type ServerInfo = Omit<TestServer, "stop" | "addAccount">;
 
 /** The servers a test run shares, keyed by kind. */
 export type TestServers = Record<ServerKind, ServerInfo>;
@@ -14,14 +14,30 @@ declare module "vitest" {
 }
 
 function info(server: TestServer): ServerInfo {
-  const { stop: _stop, ...rest } = server;
+  const { stop: _stop, addAccount: _addAccount, ...rest } = server;
   return rest;
+}
+
+/** A project's account name: its package name without scope, e.g. `storage-caldav`; unique within the run. */
+function accountName(projectName: string, taken: Set<string>): string {
+  const base =
+    projectName
+      .replace(/^@[^/]*\//, "")
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^[^a-z]+|-+$/g, "")
+      .slice(0, 32) || "project";
+  let name = base;
+  for (let n = 2; taken.has(name); n++) name = `${base}-${n}`;
+  taken.add(name);
+  return name;
 }
 
 /** One run's shared server set: started by the first project's global setup, stopped after the last one's. */
 interface SharedSet {
   users: number;
   servers: Promise<TestServer[]>;
+  accounts: Set<string>;
 }
 
 // Every project's global setup runs in the same vitest process, before any test, but through its own module
@@ -58,19 +74,21 @@ async function startAll(): Promise<TestServer[]> {
 
 /**
  * A vitest `globalSetup`: starts Radicale, Xandikos, Cyrus and DAViCal once per `vitest run` (however many
- * projects list this setup, they share one set), hands their URLs to the tests (`inject("vdirsyncerTestServers")`,
- * or {@link testServers}; also `VDIRSYNCER_TEST_<KIND>_URL`) and returns the teardown; the last project's
- * teardown stops them.
+ * projects list this setup, they share one set), adds an account for this project on each (named after the
+ * project, e.g. `storage-caldav`; Xandikos has a single anonymous user), hands URLs and credentials to the tests
+ * (`inject("vdirsyncerTestServers")`, or {@link testServers}; the URLs also in `VDIRSYNCER_TEST_<KIND>_URL`) and
+ * returns the teardown; the last project's teardown stops them.
  *
  * Re-export it from a `test/global-setup.ts` of your own and list that file in `globalSetup`.
  * Tests sharing these servers MUST each create their own collections.
  * @throws {Error} a binary is missing (the message names the Debian package) or a server did not come up
  */
 export async function setupServers(project: {
+  name?: string;
   provide: (key: "vdirsyncerTestServers", value: TestServers) => void;
 }): Promise<() => Promise<void>> {
   const g = globalThis as WithShared;
-  const shared = g[SHARED] ?? { users: 0, servers: startAll() };
+  const shared = g[SHARED] ?? { users: 0, servers: startAll(), accounts: new Set<string>() };
   g[SHARED] = shared;
   shared.users++;
   let released = false;
@@ -83,14 +101,22 @@ export async function setupServers(project: {
     const servers = await shared.servers.catch(() => [] as TestServer[]);
     await Promise.all(servers.map((s) => s.stop()));
   };
+  let servers: TestServers;
   let list: TestServer[];
   try {
     list = await shared.servers;
+    // Each project gets its own account on every server (the suites create collections with fixed names, and
+    // Cyrus wants UIDs unique per user), as if it had servers of its own.
+    const account = accountName(project.name ?? "", shared.accounts);
+    const password = `${account}-secret`;
+    const entries = await Promise.all(
+      list.map(async (s) => [s.kind, { ...info(s), ...(await s.addAccount(account, password)) }] as const),
+    );
+    servers = Object.fromEntries(entries) as TestServers;
   } catch (error) {
     await release();
     throw error;
   }
-  const servers = Object.fromEntries(list.map((s) => [s.kind, info(s)])) as TestServers;
   project.provide("vdirsyncerTestServers", servers);
   for (const s of list) process.env[`VDIRSYNCER_TEST_${s.kind.toUpperCase()}_URL`] = s.url;
   return release;
