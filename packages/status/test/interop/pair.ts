@@ -22,6 +22,7 @@ import {
 import filesystem from "@vdirsyncer/storage-filesystem";
 import singlefile from "@vdirsyncer/storage-singlefile";
 import { discoveryCacheKey, readDiscoveryCache } from "../../src/discovery-cache.ts";
+import { RunRecorder } from "../../src/journal.ts";
 import { lockPair } from "../../src/lock.ts";
 import { openCollectionStatus } from "../../src/open-status.ts";
 import { createDiskTrash } from "../../src/trash.ts";
@@ -84,6 +85,8 @@ export interface SyncPairOptions {
   concurrency?: number;
   /** Called with each INFO line as it is logged (the kill test prints them). */
   onInfo?: (line: string) => void;
+  /** Journal each collection's run as the command does (names, actions, trash entries). */
+  journal?: boolean;
 }
 
 const DEFINITIONS: Record<string, StorageDefinition> = {
@@ -220,21 +223,29 @@ export async function syncPair(options: SyncPairOptions): Promise<PairRun> {
         sides[side] = { name: sideName, collection: counting(opened, calls[side]) };
       }
       const status = openCollectionStatus(statusPath, pair, name, { log });
+      const journal = options.journal
+        ? new RunRecorder(statusPath, { kind: "sync", pair, collection: name })
+        : undefined;
       try {
         const report = await syncCollection({
-          a: sides.a,
-          b: sides.b,
+          a: journal ? { ...sides.a, collection: journal.observe("a", sides.a.collection) } : sides.a,
+          b: journal ? { ...sides.b, collection: journal.observe("b", sides.b.collection) } : sides.b,
           status,
-          trash: createDiskTrash(statusPath, pair, name),
+          trash: journal?.trash ?? createDiskTrash(statusPath, pair, name),
+          onEvent: (event) => journal?.onEvent(event),
           conflictResolution: (p.conflict_resolution ?? null) as never,
           forceDelete: options.forceDelete,
           concurrency: options.concurrency,
           log,
-          onError: (err) => run.errors.push(err),
+          onError: (err) => {
+            run.errors.push(err);
+            journal?.error(err);
+          },
         });
         run.collections.push({ name, report, calls });
       } finally {
         status.close();
+        await journal?.finish();
       }
       for (const side of ["a", "b"] as const) {
         for (const key of Object.keys(calls[side]) as (keyof CallCounts)[])
