@@ -11,6 +11,12 @@ function rewrite(item: Item): Item {
   return new Item(item.raw.replace("END:VEVENT", "X-SERVER-ADDED:1\nEND:VEVENT"));
 }
 
+async function listAll(c: WritableCollection) {
+  const refs = [];
+  for await (const ref of c.list()) refs.push(ref);
+  return refs;
+}
+
 const never = () => new Promise<never>(() => {});
 
 /**
@@ -71,7 +77,7 @@ describe("sync: writes of a killed run", () => {
     await a.collection.upload(event("u", 1));
     const status = createMemoryStatus();
     await sync(a.collection, b.collection, status);
-    const [ref] = await Array.fromAsync(a.collection.list());
+    const [ref] = await listAll(a.collection);
     await a.collection.update(ref!.href, event("u", 2), ref!.etag);
     await syncAndKill(a.collection, killedAfterWrite(b.collection, 0), status);
     expect([...b.data.items.values()][0]?.item.raw).toContain("X-SOMETHING:2");
@@ -104,7 +110,7 @@ describe("sync: writes of a killed run", () => {
     await a.collection.upload(event("e", 1));
     const status = createMemoryStatus();
     await syncAndKill(a.collection, killedAfterWrite(b.collection, 0), status);
-    const [ref] = await Array.fromAsync(a.collection.list());
+    const [ref] = await listAll(a.collection);
     await a.collection.update(ref!.href, event("e", 9), ref!.etag);
 
     const next = await sync(a.collection, b.collection, status);
