@@ -148,7 +148,11 @@ function pythonVdirsyncer(): string {
   return path;
 }
 
-function runPython(world: World, args: string[]): Promise<{ code: number | null; stderr: string }> {
+function runPython(
+  world: World,
+  args: string[],
+  onStderr?: () => void,
+): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(pythonVdirsyncer(), args, {
       cwd: world.root,
@@ -158,6 +162,7 @@ function runPython(world: World, args: string[]): Promise<{ code: number | null;
     let stderr = "";
     child.stderr.setEncoding("utf8").on("data", (t: string) => {
       stderr += t;
+      onStderr?.();
     });
     const timer = setTimeout(() => child.kill("SIGKILL"), 110_000);
     child.on("error", reject);
@@ -168,46 +173,56 @@ function runPython(world: World, args: string[]): Promise<{ code: number | null;
   });
 }
 
-test("our sync and Python vdirsyncer's on one pair, started 2 s apart: no duplicates", async () => {
-  const world = new World("vdirsyncer-vs-python-");
-  try {
-    const n = Number(process.env.VDIRSYNCER_RELIABILITY_RACE_ITEMS ?? 3000);
-    const expected = seed(world, n);
-    const d = await world.run(["discover"], { input: "y\n".repeat(5) });
-    expect(d.code, describeRan(d)).toBe(0);
-    // Python starts 2 s after ours printed its first line, so that ours is syncing by then however slow the
-    // machine is to start it.
-    let theirs: Promise<{ code: number | null; stderr: string }> | undefined;
-    const o = await world.run(["sync"], {
-      timeoutMs: 110_000,
-      onStderr: () => {
-        theirs ??= new Promise((r) => setTimeout(r, 2000)).then(() => runPython(world, ["sync"]));
-      },
-    });
-    const p = await (theirs ?? runPython(world, ["sync"]));
-    const after = await world.run(["sync"], { timeoutMs: 110_000 });
-    const a = readFolder(world.path("a", "c1"));
-    const b = readFolder(world.path("b", "c1"));
-    const t = tally(a, b, expected);
-    const dupB = b.size - byUid(b).size;
-    record("concurrency", "ours and Python vdirsyncer 2 s apart", {
-      items: n,
-      oursExit: o.code,
-      oursError: o.stderr.split("\n").find((l) => /^(error|critical)/.test(l)) ?? "",
-      pythonExit: p.code,
-      pythonError: p.stderr.split("\n").find((l) => /^(error|critical)/i.test(l)) ?? "",
-      lost: t.lost,
-      duplicated: t.duplicated,
-      duplicatedOnB: dupB,
-      different: t.different,
-    });
-    expect(after.code, describeRan(after)).toBe(0);
-    expect(t.lost, t.details.join("; ")).toBe(0);
-    expect(
-      t.duplicated,
-      `${t.duplicated} duplicates (b: ${b.size} files for ${byUid(b).size} UIDs); ${t.details.join("; ")}`,
-    ).toBe(0);
-  } finally {
-    world.dispose();
-  }
-}, 300_000);
+type Outcome = { code: number | null; stderr: string };
+
+test.each(["ours", "Python"] as const)(
+  "%s first, the other 2 s after its first line, on one pair and status: no duplicates",
+  async (first) => {
+    const world = new World("vdirsyncer-vs-python-");
+    try {
+      const n = Number(process.env.VDIRSYNCER_RELIABILITY_RACE_ITEMS ?? 3000);
+      const expected = seed(world, n);
+      const d = await world.run(["discover"], { input: "y\n".repeat(5) });
+      expect(d.code, describeRan(d)).toBe(0);
+      // The second starts 2 s after the first printed its first line, so that the first is syncing by then
+      // however slow the machine is to start it.
+      const runOurs = (onStderr?: () => void): Promise<Outcome> =>
+        world.run(["sync"], { timeoutMs: 110_000, ...(onStderr ? { onStderr } : {}) });
+      let second: Promise<Outcome> | undefined;
+      const startSecond = () => {
+        second ??= new Promise((r) => setTimeout(r, 2000)).then(() =>
+          first === "ours" ? runPython(world, ["sync"]) : runOurs(),
+        );
+      };
+      const f = await (first === "ours" ? runOurs(startSecond) : runPython(world, ["sync"], startSecond));
+      startSecond();
+      const sec = await (second as Promise<Outcome>);
+      const [o, p] = first === "ours" ? [f, sec] : [sec, f];
+      const after = await world.run(["sync"], { timeoutMs: 110_000 });
+      const a = readFolder(world.path("a", "c1"));
+      const b = readFolder(world.path("b", "c1"));
+      const t = tally(a, b, expected);
+      const dupB = b.size - byUid(b).size;
+      record("concurrency", `${first} first, the other (ours or Python vdirsyncer) 2 s later`, {
+        items: n,
+        oursExit: o.code,
+        oursError: o.stderr.split("\n").find((l) => /^(error|critical)/.test(l)) ?? "",
+        pythonExit: p.code,
+        pythonError: p.stderr.split("\n").find((l) => /^(error|critical)/i.test(l)) ?? "",
+        lost: t.lost,
+        duplicated: t.duplicated,
+        duplicatedOnB: dupB,
+        different: t.different,
+      });
+      expect(after.code, describeRan(after)).toBe(0);
+      expect(t.lost, t.details.join("; ")).toBe(0);
+      expect(
+        t.duplicated,
+        `${t.duplicated} duplicates (b: ${b.size} files for ${byUid(b).size} UIDs); ${t.details.join("; ")}`,
+      ).toBe(0);
+    } finally {
+      world.dispose();
+    }
+  },
+  300_000,
+);

@@ -6,7 +6,7 @@
 import type { TestServer } from "@vdirsyncer/test-servers";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { describeRan } from "../src/command.ts";
-import { FAULTS, type FaultProxy, startFaultProxy } from "../src/fault-proxy.ts";
+import { FAULTS, type FaultKind, type FaultProxy, startFaultProxy } from "../src/fault-proxy.ts";
 import { event, hashOf, readFolder, tally } from "../src/items.ts";
 import { newUser, type RadicaleUser, startServer } from "../src/radicale.ts";
 import { record } from "../src/record.ts";
@@ -98,53 +98,59 @@ function check(world: World, user: RadicaleUser, expected: Map<string, Map<strin
   return tally(readFolder(world.path(pair, coll)), user.items(coll), expected.get(key) ?? new Map());
 }
 
+/** One fault on p1/bad: what the command must do with it. */
+async function faultCase(fault: FaultKind): Promise<void> {
+  const user = newUser(server, "fault");
+  const { world, expected } = await setup(user);
+  try {
+    proxy.set({ kind: fault, when: (r) => r.path.includes(`/${user.username}/bad/`) });
+    const r = await world.run(["sync"], { timeoutMs: 90_000 });
+    const hits = proxy.hits.length;
+    proxy.set(undefined);
+    const good = check(world, user, expected, "p1/good");
+    const other = check(world, user, expected, "p2/other");
+    const bad = check(world, user, expected, "p1/bad");
+    const errorLines = r.stderr.split("\n").filter((l) => /^(error|critical|warning)/i.test(l));
+    const named = /p1\/bad/.test(r.stderr);
+    const url =
+      r.stderr.includes(`${proxy.url}${user.username}/bad/`) || r.stderr.includes(`/${user.username}/bad/`);
+    const hint = /^hint: /m.test(r.stderr);
+    const again = await world.run(["sync"]);
+    const after = check(world, user, expected, "p1/bad");
+    record("faults", fault, {
+      hits,
+      exit: r.code,
+      named,
+      url,
+      hint,
+      othersFinished: good.lost + good.different + other.lost + other.different === 0,
+      lost: bad.lost,
+      converged: again.code === 0 && after.lost + after.different + after.duplicated === 0,
+      message: errorLines.slice(0, 3).join(" | "),
+    });
+    expect(hits, `the proxy injected ${fault}`).toBeGreaterThan(0);
+    expect(r.code, describeRan(r)).not.toBe(0);
+    expect(named, `names p1/bad:\n${r.stderr}`).toBe(true);
+    expect(url, `names the collection URL:\n${r.stderr}`).toBe(true);
+    expect(hint, `gives a hint:\n${r.stderr}`).toBe(true);
+    expect(good, "p1/good finished").toMatchObject({ lost: 0, different: 0, duplicated: 0 });
+    expect(other, "p2/other finished").toMatchObject({ lost: 0, different: 0, duplicated: 0 });
+    expect(bad.lost, `nothing lost in p1/bad: ${bad.details.join("; ")}`).toBe(0);
+    expect(again.code, describeRan(again)).toBe(0);
+    expect(after, "the clean sync converges").toMatchObject({ lost: 0, different: 0, duplicated: 0 });
+  } finally {
+    proxy.set(undefined);
+    world.dispose();
+  }
+}
+
+const TITLE =
+  "on one collection: named with a hint, the others finish, nothing lost, the next sync converges";
+
 describe("fault proxy in front of Radicale", () => {
-  test.each(FAULTS)(
-    "%s on one collection: named with a hint, the others finish, nothing lost, the next sync converges",
-    async (fault) => {
-      const user = newUser(server, "fault");
-      const { world, expected } = await setup(user);
-      try {
-        proxy.set({ kind: fault, when: (r) => r.path.includes(`/${user.username}/bad/`) });
-        const r = await world.run(["sync"], { timeoutMs: 90_000 });
-        const hits = proxy.hits.length;
-        proxy.set(undefined);
-        const good = check(world, user, expected, "p1/good");
-        const other = check(world, user, expected, "p2/other");
-        const bad = check(world, user, expected, "p1/bad");
-        const errorLines = r.stderr.split("\n").filter((l) => /^(error|critical|warning)/i.test(l));
-        const named = /p1\/bad/.test(r.stderr);
-        const url =
-          r.stderr.includes(`${proxy.url}${user.username}/bad/`) ||
-          r.stderr.includes(`/${user.username}/bad/`);
-        const hint = /^hint: /m.test(r.stderr);
-        const again = await world.run(["sync"]);
-        const after = check(world, user, expected, "p1/bad");
-        record("faults", fault, {
-          hits,
-          exit: r.code,
-          named,
-          url,
-          hint,
-          othersFinished: good.lost + good.different + other.lost + other.different === 0,
-          lost: bad.lost,
-          converged: again.code === 0 && after.lost + after.different + after.duplicated === 0,
-          message: errorLines.slice(0, 3).join(" | "),
-        });
-        expect(hits, `the proxy injected ${fault}`).toBeGreaterThan(0);
-        expect(r.code, describeRan(r)).not.toBe(0);
-        expect(named, `names p1/bad:\n${r.stderr}`).toBe(true);
-        expect(url, `names the collection URL:\n${r.stderr}`).toBe(true);
-        expect(hint, `gives a hint:\n${r.stderr}`).toBe(true);
-        expect(good, "p1/good finished").toMatchObject({ lost: 0, different: 0, duplicated: 0 });
-        expect(other, "p2/other finished").toMatchObject({ lost: 0, different: 0, duplicated: 0 });
-        expect(bad.lost, `nothing lost in p1/bad: ${bad.details.join("; ")}`).toBe(0);
-        expect(again.code, describeRan(again)).toBe(0);
-        expect(after, "the clean sync converges").toMatchObject({ lost: 0, different: 0, duplicated: 0 });
-      } finally {
-        proxy.set(undefined);
-        world.dispose();
-      }
-    },
-  );
+  test.each(FAULTS.filter((f) => f !== "207-wrong-status"))(`%s ${TITLE}`, faultCase);
+
+  // KNOWN DEFECT (reported): a 207 whose propstat says 500 for every href is taken as success: the command
+  // uses the properties of a failed propstat, prints no error and exits 0. Remove `.fails` when it reports it.
+  test.fails(`207-wrong-status ${TITLE}`, () => faultCase("207-wrong-status"));
 });

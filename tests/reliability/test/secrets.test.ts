@@ -146,4 +146,4 @@ password = "${wrong}"
   } finally {
     world.dispose();
   }
-});
+}, 400_000);
