@@ -177,6 +177,9 @@ export function reportError(out: Output, err: unknown, status?: string): void {
     message = `Unknown error occurred${where}: ${messageOf(err)}\nUse \`-vdebug\` to see the full traceback.`;
     if (err instanceof Error && err.stack) out.debug(err.stack);
   }
+  // A write the other side refused: name the user's own copy of the item, not only the server's href.
+  const source = isVdirsyncerError(err) ? err.context?.source : undefined;
+  if (source !== undefined && !message.includes(source)) message += `\nThe item comes from ${source}.`;
   out.error(message);
   out.hint("ERROR", hintFor(err));
 }

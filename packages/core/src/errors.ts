@@ -48,6 +48,8 @@ export interface ErrorContext {
   href?: string;
   /** A file or URL, when that says more than the href. */
   location?: string;
+  /** For a failed write: where the item being written comes from, `<storage> <href>` (e.g. the user's local file). */
+  source?: string;
 }
 
 /** The base class of every error this project throws on purpose. */

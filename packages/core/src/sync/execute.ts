@@ -47,7 +47,7 @@ const SIDES: readonly Side[] = ["a", "b"];
  */
 export function asVdirsyncerError(
   err: unknown,
-  context: { storage?: string; operation?: string; href?: string },
+  context: { storage?: string; operation?: string; href?: string; source?: string },
 ) {
   const e =
     err instanceof VdirsyncerError || isVdirsyncerError(err)
@@ -97,6 +97,7 @@ export async function executePlan(
   const run = async (action: SyncAction) => {
     if (firstError || options.stop?.aborted) return;
     started.add(action);
+    const source = sourceOf(action, state);
     try {
       const outcome = await runAction(action, state);
       if (outcome === "done" && !buffered) await recordIdent(action.ident, state, options.status);
@@ -109,6 +110,7 @@ export async function executePlan(
         storage: "side" in action ? state.names[action.side] : undefined,
         operation: action.kind,
         href: "href" in action && action.href !== null ? action.href : undefined,
+        source,
       });
       done++;
       options.onEvent?.({ type: "action-failed", action, error, done, total });
@@ -158,6 +160,14 @@ function sameRows(rows: readonly StatusRow[], old: ReadonlyMap<string, StatusRow
   return true;
 }
 
+/** Where the item an upload or update writes comes from, for its error message: `<storage> <href>`. */
+function sourceOf(action: SyncAction, state: ExecutionState): string | undefined {
+  if (action.kind !== "upload" && action.kind !== "update") return undefined;
+  const other = action.side === "a" ? "b" : "a";
+  const href = state.next.get(action.ident)?.[other]?.href;
+  return href == null ? undefined : `${state.names[other]} ${href}`;
+}
+
 /** The writes an action may make, as intents; none for a side that is read-only (reverts write nothing). */
 function intentsOf(action: SyncAction, state: ExecutionState): WriteIntent[] {
   const entry = state.next.get(action.ident);
@@ -182,7 +192,9 @@ function intentsOf(action: SyncAction, state: ExecutionState): WriteIntent[] {
       return intent(action.side, action.kind);
     case "conflict":
       // Only a resolved conflict writes, and then possibly on both sides.
-      return action.sameContent || !state.resolver ? [] : [...intent("a", "update"), ...intent("b", "update")];
+      return action.sameContent || !state.resolver
+        ? []
+        : [...intent("a", "update"), ...intent("b", "update")];
   }
 }
 
