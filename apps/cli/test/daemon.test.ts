@@ -295,3 +295,37 @@ fileext = ".ics"
   }, 180_000);
 });
 
+describe("completion of daemon, status and check", () => {
+  test("every option of the new commands is completed in bash, zsh and fish, and so are their names", async () => {
+    const w = world();
+    w.writeConfig(general(w.root));
+    const scripts = {
+      bash: (await w.run(["completion", "bash"])).stdout,
+      zsh: (await w.run(["completion", "zsh"])).stdout,
+      fish: (await w.run(["completion", "fish"])).stdout,
+    };
+    for (const command of ["daemon", "status", "check"]) {
+      const help = (await w.run([command, "--help"])).stdout;
+      const options = [...new Set(help.match(/--[a-z][a-z-]+/g) ?? [])].filter(
+        (o) => !["--help", "--version", "--verbosity", "--config"].includes(o),
+      );
+      expect(options.length).toBeGreaterThan(0);
+      for (const shell of ["bash", "zsh", "fish"] as const) {
+        const script = scripts[shell];
+        expect(script).toMatch(new RegExp(`\\b${command}\\b`));
+        for (const o of options) {
+          const line = script
+            .split("\n")
+            .find((l) =>
+              shell === "fish"
+                ? l.includes(`__fish_seen_subcommand_from ${command}"`) && l.endsWith(`-l ${o.slice(2)}`)
+                : l.trimStart().startsWith(`${command})`) && l.includes(o),
+            );
+          expect(line, `${shell}: ${command} ${o}`).toBeDefined();
+        }
+      }
+    }
+    expect(scripts.bash).toMatch(/discover\|daemon\|status\) names="\$\(vdirsyncer completion --names pairs/);
+    expect(scripts.bash).toMatch(/repair\|check\) names="\$\(vdirsyncer completion --names storages/);
+  });
+});

@@ -16,6 +16,9 @@ const COMMANDS = [
   "repair",
   "trash",
   "undo",
+  "daemon",
+  "status",
+  "check",
   "showconfig",
   "plugins",
   "completion",
@@ -28,6 +31,9 @@ const OPTIONS: Record<string, string[]> = {
   repair: ["--repair-unsafe-uid", "--no-repair-unsafe-uid"],
   trash: ["--json", "--force", "--older-than", "--max-size"],
   undo: ["--force"],
+  daemon: ["--interval", "--jitter", "--debounce", "--retry", "--max-backoff", "--discover-interval"],
+  status: ["--json"],
+  check: ["--json"],
   showconfig: [],
   plugins: ["--json"],
   completion: [],
@@ -86,8 +92,8 @@ ${opts}
   case "$cmd" in
     sync|metasync|undo) names="$(vdirsyncer completion --names collections 2>/dev/null)" ;;
     trash) names="list show restore prune" ;;
-    discover) names="$(vdirsyncer completion --names pairs 2>/dev/null)" ;;
-    repair) names="$(vdirsyncer completion --names storages 2>/dev/null)" ;;
+    discover|daemon|status) names="$(vdirsyncer completion --names pairs 2>/dev/null)" ;;
+    repair|check) names="$(vdirsyncer completion --names storages 2>/dev/null)" ;;
     completion) names="bash zsh fish" ;;
   esac
   COMPREPLY=($(compgen -W "$names" -- "$cur"))
@@ -116,7 +122,13 @@ _vdirsyncer() {
 ${Object.entries(OPTIONS)
   .map(([c, o]) => {
     const kind =
-      c === "discover" ? "pairs" : c === "repair" ? "storages" : c === "completion" ? "" : "collections";
+      c === "discover" || c === "daemon" || c === "status"
+        ? "pairs"
+        : c === "repair" || c === "check"
+          ? "storages"
+          : c === "completion"
+            ? ""
+            : "collections";
     const source =
       c === "plugins"
         ? "()"
@@ -145,8 +157,8 @@ function fish(): string {
     "complete -c vdirsyncer -l version",
     'complete -c vdirsyncer -n "__fish_seen_subcommand_from sync metasync undo" -a "(vdirsyncer completion --names collections 2>/dev/null)"',
     'complete -c vdirsyncer -n "__fish_seen_subcommand_from trash" -a "list show restore prune"',
-    'complete -c vdirsyncer -n "__fish_seen_subcommand_from discover" -a "(vdirsyncer completion --names pairs 2>/dev/null)"',
-    'complete -c vdirsyncer -n "__fish_seen_subcommand_from repair" -a "(vdirsyncer completion --names storages 2>/dev/null)"',
+    'complete -c vdirsyncer -n "__fish_seen_subcommand_from discover daemon status" -a "(vdirsyncer completion --names pairs 2>/dev/null)"',
+    'complete -c vdirsyncer -n "__fish_seen_subcommand_from repair check" -a "(vdirsyncer completion --names storages 2>/dev/null)"',
     'complete -c vdirsyncer -n "__fish_seen_subcommand_from completion" -a "bash zsh fish"',
   ];
   for (const [c, opts] of Object.entries(OPTIONS)) {
