@@ -42,6 +42,8 @@ export interface HarnessOptions {
 /** What one harness run measured. */
 export interface HarnessResults {
   date: string;
+  /** The commit the working tree was at (it may have had changes on top). */
+  commit?: string;
   command: string;
   signal: string;
   seed: number;
@@ -65,8 +67,15 @@ export async function runCrashHarness(options: HarnessOptions): Promise<HarnessR
   );
   const cmd = commandLine();
   log(`command: ${cmd.kind} (${cmd.argv.join(" ")}); seed ${seed}; ${options.kills} kills per kind`);
+  const { execFileSync } = await import("node:child_process");
+  const { REPO } = await import("./command.ts");
+  let commit: string | undefined;
+  try {
+    commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: REPO, encoding: "utf8" }).trim();
+  } catch {}
   const results: HarnessResults = {
     date: new Date().toISOString(),
+    ...(commit === undefined ? {} : { commit }),
     command: cmd.kind,
     signal: options.signal ?? "SIGKILL",
     seed,
@@ -348,7 +357,7 @@ function renderReport(
   const crashLine =
     crash === undefined
       ? "No crash harness results yet (`node bench/crash-harness.mjs --kills 100`)."
-      : `Crash harness run of ${crash.date} (${crash.killsPerKind} kills per kind, ${crash.signal}, seed ${crash.seed}, the command from its ${crash.command}, ${crash.seconds} s).`;
+      : `Crash harness run of ${crash.date}${crash.commit ? ` at commit ${crash.commit}` : ""} (${crash.killsPerKind} kills per kind, ${crash.signal}, seed ${crash.seed}, the command from its ${crash.command}, ${crash.seconds} s).`;
   return `# Reliability: nothing lost, proven
 
 This file is generated: \`node bench/crash-harness.mjs --kills 100 --report\` runs the crash harness and then the
