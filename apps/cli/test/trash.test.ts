@@ -185,6 +185,40 @@ describe("trash restore", () => {
   });
 });
 
+describe("versions kept outside a sync", () => {
+  test("a repair's versions are listed and shown, and restore says how to put them back by hand", async () => {
+    const w = world();
+    fsPair(w);
+    const status = join(w.root, "status");
+    // What `vdirsyncer repair foo` keeps: the storage name stands where a pair would, no run.
+    await createDiskTrash(status, "foo", null).keep([
+      {
+        storage: "foo",
+        side: "a",
+        ident: "r",
+        href: "r.ics",
+        etag: null,
+        raw: event("r", "Repaired"),
+        reason: "update",
+      },
+    ]);
+    const [entry] = await listJson(w);
+    expect([entry?.pair, entry?.happened, entry?.by, entry?.run, entry?.name]).toEqual([
+      "foo",
+      "overwritten",
+      null,
+      null,
+      "Repaired",
+    ]);
+    expect((await w.run(["trash", "list"])).stdout).toContain('  foo  a (foo)  overwritten  "Repaired"  r\n');
+    expect((await w.run(["trash", "show", entry?.id as string])).stdout).toBe(event("r", "Repaired"));
+    const r = await w.run(["trash", "restore", entry?.id as string]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("belong to no configured pair");
+    expect(r.stderr).toContain("hint: Copy it back by hand: `vdirsyncer trash show ID > file`.");
+  });
+});
+
 describe("trash prune and retention", () => {
   test("prune removes old versions but never the last run's; --json; a bad duration is an error", async () => {
     const w = world();
