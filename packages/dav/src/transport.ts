@@ -6,7 +6,7 @@ import { CollectionNotFoundError, type Logger } from "@vdirsyncer/core";
 import type { DavCollectionOptions } from "./api.ts";
 import { normalizeHref } from "./href.ts";
 import { redactUrl, statusError } from "./http-errors.ts";
-import { parseMultistatus } from "./multistatus.ts";
+import { parseMultistatus, propResponses } from "./multistatus.ts";
 import { profileFor, type ServerProfile } from "./profiles.ts";
 import type { DavResponse, HttpSession, RequestScope } from "./session.ts";
 import { buildXml, el, NS, type XmlElement, type XmlNode } from "./xml.ts";
@@ -87,7 +87,16 @@ export class CollectionTransport {
   ): Promise<{ res: DavResponse; root: XmlElement }> {
     const res = await this.send(method, url, body, headers);
     if (res.status !== 207) throw this.failure(method, res, url);
-    return { res, root: parseMultistatus(res.body, method, res.url, this.log) };
+    const root = parseMultistatus(res.body, method, res.url, this.log);
+    if (url === this.url) {
+      // Xandikos answers a request on a missing collection with 207 and a 404 for the collection itself.
+      const own = this.normalize(this.url);
+      const gone = propResponses(root, res.url).find(
+        (r) => r.href === own && (r.status === 404 || r.status === 410),
+      );
+      if (gone) throw this.failure(method, { ...res, status: gone.status as number, statusText: "" }, url);
+    }
+    return { res, root };
   }
 
   /** The error of a failed answer; a 404/410 for the collection itself says the collection does not exist. */

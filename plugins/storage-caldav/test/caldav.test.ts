@@ -14,7 +14,7 @@ import {
   type WritableCollection,
 } from "@vdirsyncer/core";
 import { makeCard, makeEvent, makeTodo } from "@vdirsyncer/storage-test-suite";
-import { type ServerCase, serverCases } from "@vdirsyncer/test-servers/vitest";
+import { type ServerCase, serverCases, testServers } from "@vdirsyncer/test-servers/vitest";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { createCaldavStorage } from "../src/caldav.ts";
 import { CaldavOptions } from "../src/options.ts";
@@ -133,7 +133,8 @@ for (const server of serverCases()) {
         [["VEVENT"], "REPORT", 1],
         [["VTODO", "VEVENT"], "REPORT", 2],
         [["VTODO", "VEVENT", "VJOURNAL"], "REPORT", 3],
-        [[], "PROPFIND", 1],
+        // Without a filter: a PROPFIND, or one query with all data on a server answering HTTP/1.0 (Radicale).
+        [[], server.name === "radicale" ? "REPORT" : "PROPFIND", 1],
       ];
       for (const [types, method, count] of cases) {
         const { col: filtered, requests } = await reopen(server, info, { item_types: types });
@@ -143,7 +144,11 @@ for (const server of serverCases()) {
         expect(
           requests.map((r) => r.method),
           label,
-        ).toEqual(Array.from({ length: count }, () => method));
+        ).toEqual([
+          // The session asks the server's DAV classes once (OPTIONS) when no answer has shown them yet.
+          ...(requests[0]?.method === "OPTIONS" ? ["OPTIONS"] : []),
+          ...Array.from({ length: count }, () => method),
+        ]);
       }
     });
 
@@ -250,17 +255,24 @@ for (const server of serverCases()) {
       const bogus = { ...info, href: `${server.options.url}nowhere/` };
       expect(hrefsOf(await collect((await account.open(bogus, OPEN)).list()))).toEqual([written.href]);
       // Filters in the config are merged over the section's options.
-      const filtered = await account.open({ id: info.id, config: { url: info.href, item_types: ["VTODO"] } }, OPEN);
+      const filtered = await account.open(
+        { id: info.id, config: { url: info.href, item_types: ["VTODO"] } },
+        OPEN,
+      );
       expect(await collect(filtered.list())).toEqual([]);
     });
 
     it("open() of a missing calendar sends nothing; its first call throws CollectionNotFoundError", async () => {
       const { storage, requests } = await storageFor(server);
-      const missing = `${server.options.url.replace(/\/+$/, "")}/missing-${randomUUID()}/`;
+      const missing = `${testServers()[server.name].homes.calendar}missing-${randomUUID()}/`;
       const col = await storage.open({ id: "missing", config: { url: missing } }, OPEN);
       expect(requests).toEqual([]);
-      await expect(col.collectionTag?.()).rejects.toSatisfy((e) => isVdirsyncerError(e, "COLLECTION_NOT_FOUND"));
-      await expect(collect(col.list())).rejects.toSatisfy((e) => isVdirsyncerError(e, "COLLECTION_NOT_FOUND"));
+      await expect(col.collectionTag?.()).rejects.toSatisfy((e) =>
+        isVdirsyncerError(e, "COLLECTION_NOT_FOUND"),
+      );
+      await expect(collect(col.list())).rejects.toSatisfy((e) =>
+        isVdirsyncerError(e, "COLLECTION_NOT_FOUND"),
+      );
     });
   });
 }

@@ -1,10 +1,11 @@
 /**
  * What the Google storages add to `@vdirsyncer/dav`'s session, through its hooks: a Bearer token on every request,
- * a refresh and one repeat after a 401, and a client-side rate limit before every attempt. The session itself
- * retries Google's quota answers (403 `usageLimits`, 429) for every method, honouring `Retry-After`.
+ * a refresh and one repeat after a 401, a client-side rate limit before every attempt, and Google's JSON error
+ * bodies read (its quota answers, 403 `usageLimits`, are then retried like a 429 for every method).
  */
 import type { Logger } from "@vdirsyncer/core";
 import type { DavSessionOptions } from "@vdirsyncer/dav";
+import { interpretGoogleError } from "./google-errors.ts";
 import type { GoogleAuth } from "./oauth.ts";
 import type { TokenBucket } from "./rate-limit.ts";
 
@@ -33,6 +34,7 @@ export function googleSessionOptions(options: {
   const { tokens, bucket, tokenFile, log } = options;
   return {
     ...GOOGLE_RETRY,
+    interpretError: interpretGoogleError,
     beforeRequest: () => bucket.take(),
     authorization: async () => `${BEARER}${await tokens.accessToken()}`,
     onUnauthorized: async (used) => {

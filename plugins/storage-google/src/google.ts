@@ -3,18 +3,24 @@
  * password and Google's quirks (spec/dav.md, Google).
  */
 import type {
+  CheckReport,
   CollectionInfo,
+  CollectionRef,
   Item,
+  JsonValue,
   Logger,
   MetaKey,
-  Storage,
+  OpenOptions,
+  StatsSink,
   StorageContext,
-  WritableCollection,
 } from "@vdirsyncer/core";
 import { UnsupportedError, UserError } from "@vdirsyncer/core";
 import { expandPath } from "@vdirsyncer/core/compat";
 import {
   buildXml,
+  checkDav,
+  DAV_CONCURRENCY,
+  type DavCollection,
   type DavCollectionOptions,
   type DavSessionOptions,
   discoverCollections,
@@ -25,6 +31,7 @@ import {
   parseXml,
   pyUnquote,
   pyUrljoin,
+  refUrl,
   statusError,
   type XmlElement,
 } from "@vdirsyncer/dav";
@@ -33,8 +40,9 @@ import type { AuthorizeUi } from "./authorize.ts";
 import { ENDPOINTS_ENV, GOOGLE_SCOPES, type GoogleEndpoints, resolveEndpoints } from "./endpoints.ts";
 import { googleSessionOptions } from "./google-session.ts";
 import { sharedGoogleAuth } from "./oauth.ts";
-import type { GoogleCalendarOptions, GoogleContactsOptions } from "./options.ts";
+import { GoogleCalendarOptions, GoogleContactsOptions } from "./options.ts";
 import { type RateLimit, sharedBucket, TokenBucket } from "./rate-limit.ts";
+import { loadToken } from "./token-file.ts";
 
 /** vdirsyncer's message for `collections = null` on a storage that needs a collection, word for word. */
 export const COLLECTION_REQUIRED =
@@ -97,14 +105,14 @@ const PASSED = ["list", "get", "getMany", "collectionTag", "changes", "delete", 
  * The DAV collection as a Google one: tasks refused up front on calendars (Google has no VTODO/VJOURNAL), and
  * metadata only where Google has it (calendars: PROPPATCH of displayname and color; contacts: no PROPPATCH).
  */
-function googleCollection(inner: WritableCollection & { url: string }, kind: "calendar" | "addressbook") {
+function googleCollection(inner: DavCollection, kind: GoogleKind): GoogleCollection {
   const outer: Record<string, unknown> = { url: inner.url };
   const methods = inner as unknown as Record<string, unknown>;
   for (const name of PASSED) {
     const fn = methods[name];
     if (typeof fn === "function") outer[name] = fn.bind(inner);
   }
-  if (kind === "calendar" && inner.getMeta && inner.setMeta) {
+  if (kind === "calendar") {
     const { getMeta, setMeta } = inner;
     outer.getMeta = async (key: MetaKey) => getMeta.call(inner, checkedKey(key));
     outer.setMeta = async (key: MetaKey, value: string | undefined) =>
@@ -118,8 +126,42 @@ function googleCollection(inner: WritableCollection & { url: string }, kind: "ca
     if (kind === "calendar") refuseTasks(item, href);
     return inner.update(href, item, etag);
   };
-  return outer as unknown as WritableCollection;
+  return outer as unknown as GoogleCollection;
 }
+
+/** What a Google storage holds. */
+export type GoogleKind = "calendar" | "addressbook";
+
+/** A Google collection: a DAV collection whose metadata methods exist on calendars only. */
+export type GoogleCollection<K extends GoogleKind = GoogleKind> = K extends "calendar"
+  ? DavCollection
+  : Omit<DavCollection, "getMeta" | "setMeta"> & { getMeta?: undefined; setMeta?: undefined };
+
+/** The storage {@link createGoogleStorage} returns. */
+export interface GoogleStorage<K extends GoogleKind = GoogleKind> {
+  readonly concurrency: number;
+  open(ref: CollectionRef | null, options: OpenOptions): GoogleCollection<K>;
+  discover(): AsyncIterable<CollectionInfo>;
+  check(): Promise<CheckReport>;
+  close(): Promise<void>;
+}
+
+/** A `fetch` for the OAuth token endpoint whose requests count on `stats`. */
+function countingFetch(stats: StatsSink): typeof fetch {
+  return (async (input: string | URL | Request, init?: RequestInit) => {
+    const res = await globalThis.fetch(input, init);
+    stats.add("requests");
+    if (typeof init?.body === "string") stats.add("bytesSent", Buffer.byteLength(init.body));
+    else if (init?.body instanceof URLSearchParams)
+      stats.add("bytesSent", Buffer.byteLength(init.body.toString()));
+    const length = Number(res.headers.get("content-length") ?? 0);
+    if (length > 0) stats.add("bytesReceived", length);
+    return res;
+  }) as typeof fetch;
+}
+
+/** Keys no collection may change: one session and one token file serve every collection of a storage. */
+const ACCOUNT_KEYS = ["token_file", "client_id", "client_secret"] as const;
 
 function directChildren(node: XmlElement, ns: string, name: string): XmlElement[] {
   return node.children.filter((c) => c.ns === ns && c.name === name);
@@ -189,12 +231,12 @@ async function* discoverAddressBooks(session: HttpSession, wellKnown: string, lo
  * There is no `createCollection()`: Google has neither MKCALENDAR nor MKCOL.
  * @throws {UserError} `VDIRSYNCER_GOOGLE_ENDPOINTS` is malformed
  */
-export function createGoogleStorage(
-  kind: "calendar" | "addressbook",
+export function createGoogleStorage<K extends GoogleKind>(
+  kind: K,
   options: GoogleCalendarOptions | GoogleContactsOptions,
   ctx: StorageContext,
   overrides: GoogleOverrides = {},
-): Storage<WritableCollection> {
+): GoogleStorage<K> {
   const endpoints = {
     ...resolveEndpoints(process.env, (m) => {
       const raw = process.env[ENDPOINTS_ENV] ?? "";
@@ -214,7 +256,7 @@ export function createGoogleStorage(
     authorizeUrl: endpoints.authorize,
     tokenUrl: endpoints.token,
     log: ctx.log,
-    fetch: ctx.fetch,
+    fetch: countingFetch(ctx.stats),
     signal: ctx.signal,
     ...(overrides.ui ? { ui: overrides.ui } : {}),
     ...(overrides.now ? { now: overrides.now } : {}),
@@ -227,33 +269,74 @@ export function createGoogleStorage(
     useragent: options.client_id,
     log: ctx.log,
     signal: ctx.signal,
+    stats: ctx.stats,
     ...googleSessionOptions({ tokens, bucket, tokenFile, log: ctx.log }),
     ...overrides.session,
   });
-  const calendar = options as GoogleCalendarOptions;
-  const collectionOptions: DavCollectionOptions =
+  const collectionOptions = (o: GoogleCalendarOptions | GoogleContactsOptions): DavCollectionOptions => {
+    if (kind !== "calendar") return { kind: "addressbook", fileext: ".vcf" };
+    const calendar = o as GoogleCalendarOptions;
+    return caldavCollectionOptions({
+      url: base,
+      start_date: calendar.start_date ?? null,
+      end_date: calendar.end_date ?? null,
+      item_types: calendar.item_types ?? [],
+    });
+  };
+  const configured = collectionOptions(options);
+  /** The collection options for a ref's config: its filters (calendars) merged over the section's. */
+  const optionsFor = (config: Readonly<Record<string, JsonValue>>): DavCollectionOptions => {
+    if (Object.keys(config).every((k) => k === "url")) return configured;
+    const schema = kind === "calendar" ? GoogleCalendarOptions : GoogleContactsOptions;
+    const checked = schema.safeParse({ ...options, ...config });
+    if (!checked.success) {
+      throw new UserError(
+        `Invalid cached collection configuration: ${checked.error.issues.map((i) => i.message).join("; ")}`,
+      );
+    }
+    for (const key of ACCOUNT_KEYS) {
+      if (checked.data[key] !== options[key]) {
+        throw new UserError(
+          `The cached configuration of a collection sets ${key}, which must be the same for every collection of a storage.`,
+        );
+      }
+    }
+    return collectionOptions(checked.data);
+  };
+  const discover =
     kind === "calendar"
-      ? caldavCollectionOptions({
-          url: base,
-          start_date: calendar.start_date ?? null,
-          end_date: calendar.end_date ?? null,
-          item_types: calendar.item_types ?? [],
-        })
-      : { kind: "addressbook", fileext: ".vcf" };
-  return {
-    open: (info: CollectionInfo | null) => {
-      const url = info?.href ?? options.url;
-      if (!url) throw new UserError(COLLECTION_REQUIRED);
-      return googleCollection(openDavCollection(session, url, collectionOptions), kind);
-    },
-    discover:
-      kind === "calendar"
-        ? async function* () {
-            for await (const info of discoverCollections(session, "calendar")) {
-              yield { ...info, id: googleCalendarName(info.href) };
-            }
+      ? async function* () {
+          for await (const info of discoverCollections(session, "calendar")) {
+            yield { ...info, id: googleCalendarName(info.href) };
           }
-        : () => discoverAddressBooks(session, endpoints.carddav, ctx.log),
+        }
+      : () => discoverAddressBooks(session, endpoints.carddav, ctx.log);
+  return {
+    concurrency: DAV_CONCURRENCY,
+    open: (ref: CollectionRef | null, { signal, stats }: OpenOptions): GoogleCollection<K> => {
+      const url = refUrl(ref, options.url ?? "");
+      if (!url) throw new UserError(COLLECTION_REQUIRED);
+      const inner = openDavCollection(session, url, optionsFor(ref?.config ?? {}), { signal, stats });
+      return googleCollection(inner, kind) as unknown as GoogleCollection<K>;
+    },
+    discover,
+    check: async () => {
+      // An authorisation is interactive: a check never starts one, it says how to.
+      if ((await loadToken(tokenFile).catch(() => undefined)) === undefined) {
+        return {
+          results: [
+            {
+              aspect: "authentication",
+              ok: false,
+              detail: `No Google token in ${tokenFile} yet.`,
+              hint: "Run `vdirsyncer discover` to authorise this storage in a browser; the token is then kept in token_file.",
+            },
+          ],
+          collections: [],
+        };
+      }
+      return checkDav(session, { kind, discover });
+    },
     close: () => session.close(),
   };
 }

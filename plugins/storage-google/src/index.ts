@@ -26,9 +26,13 @@ export {
 export {
   COLLECTION_REQUIRED,
   createGoogleStorage,
+  type GoogleCollection,
+  type GoogleKind,
   type GoogleOverrides,
+  type GoogleStorage,
   googleCalendarName,
 } from "./google.ts";
+export { API_DISABLED_HINT, interpretGoogleError, parseGoogleError } from "./google-errors.ts";
 export { GOOGLE_RETRY, googleSessionOptions } from "./google-session.ts";
 export { GoogleAuth, type GoogleAuthOptions, sharedGoogleAuth } from "./oauth.ts";
 export { GoogleCalendarOptions, GoogleContactsOptions } from "./options.ts";
@@ -51,6 +55,8 @@ export const googleCalendar = defineStorage({
     ctag: true,
     syncToken: true,
     batchGet: true,
+    watch: false,
+    concurrency: 16,
   },
   options: GoogleCalendarOptions,
   create: (options, ctx) => createGoogleStorage("calendar", options, ctx),
@@ -72,6 +78,8 @@ export const googleContacts = defineStorage({
     ctag: true,
     syncToken: true,
     batchGet: true,
+    watch: false,
+    concurrency: 16,
   },
   options: GoogleContactsOptions,
   create: (options, ctx) => createGoogleStorage("addressbook", options, ctx),

@@ -28,7 +28,7 @@ export function recordingContext(instance = "google_test"): StorageContext & { l
     warn: (m) => lines.push(`warn: ${m}`),
     error: (m) => lines.push(`error: ${m}`),
   };
-  return { instance, log, fetch: globalThis.fetch, signal: new AbortController().signal, lines };
+  return { instance, log, stats: { add() {} }, signal: new AbortController().signal, lines };
 }
 
 /** A token file path in a fresh folder (the file itself does not exist yet). */

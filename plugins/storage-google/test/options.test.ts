@@ -78,7 +78,7 @@ describe(`${ENDPOINTS_ENV} (test only)`, () => {
     const ctx = {
       instance: "google_test",
       log: { debug() {}, info() {}, warn: (m: string) => lines.push(m), error() {} },
-      fetch: globalThis.fetch,
+      stats: { add() {} },
       signal: new AbortController().signal,
     };
     const options = { ...BASE, token_file: "/nonexistent/token.json" };

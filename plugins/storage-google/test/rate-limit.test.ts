@@ -7,6 +7,8 @@ import { DEFAULT_RATE_LIMIT, TokenBucket } from "../src/rate-limit.ts";
 import { authorisedTokenFile, recordingContext, startStandIn } from "./helpers.ts";
 import type { GoogleStandIn } from "./stand-in.ts";
 
+const OPEN = { signal: new AbortController().signal, stats: { add() {} } };
+
 let standIn: GoogleStandIn;
 beforeAll(async () => {
   standIn = await startStandIn();
@@ -41,7 +43,7 @@ async function calendar(overrides: GoogleOverrides = {}) {
       ...overrides,
     },
   );
-  return { storage, col: await storage.open(null), path: new URL(url).pathname };
+  return { storage, col: await storage.open(null, OPEN), path: new URL(url).pathname };
 }
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {

@@ -3,8 +3,10 @@
  * items whose UIDs are replaced by their content hashes, as vdirsyncer's `storage/http.py` does.
  */
 import {
-  type CollectionInfo,
+  type CheckReport,
+  type CheckResult,
   CollectionNotFoundError,
+  type CollectionRef,
   type FetchedItem,
   InvalidResponseError,
   Item,
@@ -12,23 +14,31 @@ import {
   type ItemRef,
   isVdirsyncerError,
   NotFoundError,
+  type OpenOptions,
   type ReadableCollection,
-  type Storage,
   type StorageContext,
   splitCollection,
+  UserError,
 } from "@vdirsyncer/core";
 import {
   type DavResponse,
   type DavSessionOptions,
+  FINGERPRINT_HINT,
   HttpSession,
   pyUrljoin,
+  type RequestScope,
   redactUrl,
   statusError,
+  TLS_EXPIRED_HINT,
+  TLS_HINT,
+  TLS_HOSTNAME_HINT,
   toDavSessionOptions,
+  UnansweredError,
 } from "@vdirsyncer/dav";
 import { conditionalHeaders, decodeFeed, decodeTag, encodeTag, validatorOf } from "./feed.ts";
 import { runFilterHook } from "./filter-hook.ts";
 import { type HttpOptions, normalizeFeedUrl } from "./options.ts";
+import { interpretFeedError } from "./quota.ts";
 
 /** One listing of the feed: href (= etag = content hash) → item with its UID replaced. */
 type Listing = Map<string, Item>;
@@ -42,6 +52,9 @@ export interface HttpCollection extends ReadableCollection {
   readonly url: string;
   collectionTag(previous?: string): Promise<string | undefined>;
   getMany(hrefs: readonly string[]): AsyncIterable<FetchedItem | ItemFailure>;
+  changes?: undefined;
+  watch?: undefined;
+  getMeta?: undefined;
 }
 
 class Feed implements HttpCollection {
@@ -49,6 +62,7 @@ class Feed implements HttpCollection {
   readonly #session: HttpSession;
   readonly #options: HttpOptions;
   readonly #ctx: StorageContext;
+  readonly #scope: RequestScope;
   /** What tags are made for: a stored tag from other settings is never used as a validator. */
   readonly #settings: string;
   /** The last listing, which get() and getMany() serve (vdirsyncer's `_items`). */
@@ -56,11 +70,18 @@ class Feed implements HttpCollection {
   /** A listing that collectionTag() fetched and the next list() uses instead of fetching again. */
   #pending: Listing | undefined;
 
-  constructor(url: string, session: HttpSession, options: HttpOptions, ctx: StorageContext) {
+  constructor(
+    url: string,
+    session: HttpSession,
+    options: HttpOptions,
+    ctx: StorageContext,
+    scope: RequestScope,
+  ) {
     this.url = url;
     this.#session = session;
     this.#options = options;
     this.#ctx = ctx;
+    this.#scope = scope;
     this.#settings = JSON.stringify([url, options.filter_hook ?? null]);
   }
 
@@ -120,7 +141,7 @@ class Feed implements HttpCollection {
   }
 
   async #fetch(headers: Record<string, string>): Promise<Fetched> {
-    const response = await this.#session.request({ method: "GET", url: this.url, headers });
+    const response = await this.#session.request({ method: "GET", url: this.url, headers, ...this.#scope });
     if (response.status === 304) return { notModified: true };
     if (response.status === 404 || response.status === 410) {
       const message = `GET ${redactUrl(response.url)} answered ${response.status}: there is no feed at this URL.`;
@@ -181,11 +202,117 @@ class Feed implements HttpCollection {
   }
 }
 
+/** The storage {@link createHttpStorage} returns. */
+export interface HttpStorage {
+  readonly concurrency: number;
+  open(ref: CollectionRef | null, options: OpenOptions): HttpCollection;
+  check(): Promise<CheckReport>;
+  close(): Promise<void>;
+}
+
+const TLS_HINTS = new Set([TLS_HINT, TLS_HOSTNAME_HINT, TLS_EXPIRED_HINT, FINGERPRINT_HINT]);
+
+/**
+ * The feed URL a ref selects: its `config.url` (a `webcal://` one read as `https://`); without one, the
+ * configured URL joined with the ref's id (vdirsyncer's `collection` argument of the http storage); the
+ * configured URL for `null`.
+ * @throws {UserError} `config.url` is not a string
+ */
+export function feedUrl(options: HttpOptions, ref: CollectionRef | null): string {
+  if (ref === null) return options.url;
+  const url = ref.config.url;
+  if (url === undefined || url === null) return normalizeFeedUrl(pyUrljoin(options.url, ref.id));
+  if (typeof url !== "string" || url === "") {
+    throw new UserError(
+      `The feed ${ref.id} has no usable url in its cached configuration (${JSON.stringify(url)}).`,
+    );
+  }
+  return normalizeFeedUrl(url);
+}
+
+/**
+ * One GET of the configured feed, reported: reachable, TLS (https), authentication, the feed as the one
+ * collection, and whether later syncs can be answered 304. Never throws.
+ */
+async function checkFeed(http: HttpSession, options: HttpOptions): Promise<CheckReport> {
+  const results: CheckResult[] = [];
+  const report: CheckReport = { results, collections: [] };
+  const where = redactUrl(options.url);
+  let response: DavResponse;
+  try {
+    response = await http.request({ method: "GET", url: options.url, maxAttempts: 1 });
+  } catch (error) {
+    const hint = (error as { hint?: string }).hint;
+    const tls = error instanceof UnansweredError && hint !== undefined && TLS_HINTS.has(hint);
+    if (tls) results.push({ aspect: "reachable", ok: true, detail: `${where} answered the TLS handshake.` });
+    results.push({
+      aspect: tls ? "tls" : "reachable",
+      ok: false,
+      detail: error instanceof Error ? error.message : String(error),
+      ...(hint !== undefined ? { hint } : {}),
+    });
+    return report;
+  }
+  results.push({ aspect: "reachable", ok: true, detail: `${where} answered HTTP ${response.status}.` });
+  if (options.url.startsWith("https:"))
+    results.push({ aspect: "tls", ok: true, detail: "The certificate was accepted." });
+  if (response.status === 401 || response.status === 403) {
+    const error = statusError("GET", response);
+    results.push({
+      aspect: "authentication",
+      ok: false,
+      detail: error.message,
+      ...(error.hint ? { hint: error.hint } : {}),
+    });
+    return report;
+  }
+  const credentials =
+    options.username && options.password ? "the credentials were accepted" : "no credentials needed";
+  results.push({ aspect: "authentication", ok: true, detail: `HTTP ${response.status}: ${credentials}.` });
+  if (response.status < 200 || response.status > 299) {
+    const error = statusError("GET", response);
+    results.push({
+      aspect: "collections",
+      ok: false,
+      detail: error.message,
+      hint:
+        response.status === 404 || response.status === 410
+          ? "Check the feed's URL."
+          : (error.hint ?? "Check the feed's URL."),
+    });
+    return report;
+  }
+  let items: number;
+  try {
+    items = splitCollection(response.body).length;
+  } catch (error) {
+    results.push({
+      aspect: "collections",
+      ok: false,
+      detail: `The answer of ${where} is not an iCalendar or vCard feed: ${error instanceof Error ? error.message : String(error)}`,
+      hint: "Check that the URL is the feed itself (an .ics or .vcf address), not a web page about it.",
+    });
+    return report;
+  }
+  report.collections = [{ id: "feed", href: options.url, config: {} }];
+  results.push({
+    aspect: "collections",
+    ok: true,
+    detail: `One feed with ${items} item${items === 1 ? "" : "s"}.`,
+  });
+  const validator = validatorOf(response.headers, []);
+  report.listing =
+    validator.kind === "items"
+      ? "one full GET per sync (the server sends neither ETag nor Last-Modified)"
+      : `one conditional GET per sync (${validator.kind === "etag" ? "ETag" : "Last-Modified"}), answered 304 while unchanged`;
+  results.push({ aspect: "listing", ok: true, detail: `${report.listing}.` });
+  return report;
+}
+
 /**
  * Builds an http storage from validated options.
  *
- * `open(null)` reads the configured URL; `open(collection)` reads `urljoin(url, collection.href)`, as vdirsyncer
- * does with a `collection` argument (pass the collection name as its href).
+ * `open(null)` reads the configured URL; `open(ref)` the URL {@link feedUrl} gives. One call at a time.
  * @param session overrides of session options that no config key sets (e.g. the `onRequest` test hook)
  * @throws {UserError} unreadable `verify`/`auth_cert` files or bad auth settings
  */
@@ -193,16 +320,18 @@ export function createHttpStorage(
   options: HttpOptions,
   ctx: StorageContext,
   session?: Partial<DavSessionOptions>,
-): Storage<HttpCollection> {
-  const http = new HttpSession({ ...toDavSessionOptions(options, ctx), ...session });
+): HttpStorage {
+  const http = new HttpSession({
+    ...toDavSessionOptions(options, ctx),
+    stats: ctx.stats,
+    interpretError: interpretFeedError,
+    ...session,
+  });
   return {
-    open: (collection: CollectionInfo | null) =>
-      new Feed(
-        collection === null ? options.url : normalizeFeedUrl(pyUrljoin(options.url, collection.href)),
-        http,
-        options,
-        ctx,
-      ),
+    concurrency: 1,
+    open: (ref: CollectionRef | null, { signal, stats }: OpenOptions) =>
+      new Feed(feedUrl(options, ref), http, options, ctx, { signal, stats }),
+    check: () => checkFeed(http, options),
     close: () => http.close(),
   };
 }

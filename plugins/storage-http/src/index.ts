@@ -16,7 +16,7 @@ export {
   validatorOf,
 } from "./feed.ts";
 export { runFilterHook } from "./filter-hook.ts";
-export { createHttpStorage, type HttpCollection } from "./http.ts";
+export { createHttpStorage, feedUrl, type HttpCollection, type HttpStorage } from "./http.ts";
 export { HttpOptions, normalizeFeedUrl, READ_ONLY_ONLY } from "./options.ts";
 
 /**
@@ -37,6 +37,8 @@ export const http = defineStorage({
     ctag: true,
     syncToken: false,
     batchGet: true,
+    watch: false,
+    concurrency: 1,
   },
   options: HttpOptions,
   create: (options, ctx) => createHttpStorage(options, ctx),

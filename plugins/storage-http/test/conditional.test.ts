@@ -2,7 +2,8 @@
  * Conditional GET: the collection tag carries the feed's validator, so that the sync engine's ctag shortcut turns
  * an unchanged feed into one 304 and no listing (pain-points.md item 11).
  */
-import { createMemoryStatus, createMemoryStorage, type SyncEvent, syncCollection } from "@vdirsyncer/core";
+import { createMemoryStatus, type SyncEvent, syncCollection } from "@vdirsyncer/core/engine";
+import { createMemoryStorage } from "@vdirsyncer/core/memory";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeTag } from "../src/index.ts";
 import { type FeedServer, serveFeed, startFeedServer } from "./feed-server.ts";

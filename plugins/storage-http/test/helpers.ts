@@ -2,7 +2,7 @@
  * Building http storages in tests the way a host does: raw options through the definition's schema, then
  * `create()` with a context whose log lines are kept.
  */
-import type { ItemRef, Logger, StorageContext } from "@vdirsyncer/core";
+import type { CollectionRef, ItemRef, Logger, StorageContext } from "@vdirsyncer/core";
 import { createHttpStorage, type HttpCollection, HttpOptions } from "../src/index.ts";
 
 /** A logger that keeps what it is told, per level. */
@@ -22,18 +22,19 @@ export async function optionProblems(raw: Record<string, unknown>): Promise<stri
 export async function openFeed(
   raw: Record<string, unknown>,
   log: Logger = recordingLog(),
-  collection: { id: string; href: string } | null = null,
+  collection: CollectionRef | null = null,
 ): Promise<{ col: HttpCollection; close: () => Promise<void>; ctx: StorageContext }> {
   const result = await HttpOptions["~standard"].validate(raw);
   if (result.issues) throw new Error(result.issues.map((i) => i.message).join("; "));
   const ctx: StorageContext = {
     instance: "feed",
     log,
-    fetch: globalThis.fetch,
+    stats: { add() {} },
     signal: new AbortController().signal,
   };
   const storage = createHttpStorage(result.value, ctx, { retryBaseMs: 1 });
-  return { col: storage.open(collection) as HttpCollection, close: async () => storage.close?.(), ctx };
+  const col = storage.open(collection, { signal: new AbortController().signal, stats: { add() {} } });
+  return { col, close: async () => storage.close(), ctx };
 }
 
 /** Drains an async iterable. */

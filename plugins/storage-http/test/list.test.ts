@@ -175,15 +175,24 @@ describe("get() and getMany()", () => {
   });
 });
 
-describe("open(collection)", () => {
-  it("reads urljoin(url, collection), as vdirsyncer does with a collection name", async () => {
+describe("open(ref)", () => {
+  it("without a url in its config reads urljoin(url, id), as vdirsyncer does with a collection name", async () => {
     server.route("/feeds/work.ics", serveFeed(holidaysWithoutUids));
     const { col, close } = await openFeed({ url: server.url("/feeds/") }, undefined, {
       id: "work.ics",
-      href: "work.ics",
+      config: {},
     });
     expect(col.url).toBe(server.url("/feeds/work.ics"));
     expect(await collect(col.list())).toHaveLength(3);
+    await close();
+  });
+
+  it("reads the url of its config (webcal read as https), whatever its id", async () => {
+    const { col, close } = await openFeed({ url: server.url("/feeds/") }, undefined, {
+      id: "other",
+      config: { url: "webcal://example.invalid/a.ics" },
+    });
+    expect(col.url).toBe("https://example.invalid/a.ics");
     await close();
   });
 });
