@@ -3,8 +3,11 @@
  * stopping the other pairs, pairs are never synced twice at once, a second daemon refuses, no prompts, a
  * suspend is noticed, SIGHUP-style reloads and `discover` are picked up, and a graceful stop exits 0.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { lockPair } from "@vdirsyncer/status";
 import { describe, expect, test } from "vitest";
 import {
@@ -327,5 +330,24 @@ describe("completion of daemon, status and check", () => {
     }
     expect(scripts.bash).toMatch(/discover\|daemon\|status\) names="\$\(vdirsyncer completion --names pairs/);
     expect(scripts.bash).toMatch(/repair\|check\) names="\$\(vdirsyncer completion --names storages/);
+  });
+});
+
+describe("contrib", () => {
+  test("the systemd units pass systemd-analyze verify and start real vdirsyncer commands", () => {
+    const dir = fileURLToPath(new URL("../contrib", import.meta.url));
+    const units = ["vdirsyncer-daemon.service", "vdirsyncer-sync.service", "vdirsyncer-sync.timer"];
+    const r = spawnSync("systemd-analyze", ["verify", "--man=no", ...units.map((u) => join(dir, u))], {
+      encoding: "utf8",
+      env: { ...process.env, XDG_RUNTIME_DIR: mkdtempSync(join(tmpdir(), "units-")) },
+    });
+    expect(r.error).toBeUndefined();
+    expect(`${r.stdout}${r.stderr}`).toBe("");
+    expect(r.status).toBe(0);
+    const text = (u: string) => readFileSync(join(dir, u), "utf8");
+    expect(text("vdirsyncer-daemon.service")).toMatch(/^ExecStart=vdirsyncer daemon$/m);
+    expect(text("vdirsyncer-daemon.service")).toMatch(/^ExecReload=kill -HUP \$MAINPID$/m);
+    expect(text("vdirsyncer-sync.service")).toMatch(/^ExecStart=vdirsyncer sync$/m);
+    expect(text("vdirsyncer-sync.timer")).toMatch(/^OnCalendar=\*:0\/15$/m);
   });
 });

@@ -36,8 +36,10 @@ export interface CollectionStatusJson {
   collection: string | null;
   name: string;
   lastRun: LastRunJson | null;
-  /** Rows in the status (items known on both sides); null when there is no status yet. */
+  /** Rows in the status (items known on both sides); null when there is no status yet or a sync holds it. */
   items: number | null;
+  /** A sync holds the status file right now (its rows cannot be counted). */
+  busy: boolean;
   /** When the running daemon syncs it next; null when no daemon runs it. */
   nextRun: string | null;
   /** The daemon's failures in a row and last error, while it keeps failing. */
@@ -76,8 +78,11 @@ function statusFile(root: string, pair: string, collection: string | null): stri
   return existsSync(legacy) ? legacy : undefined;
 }
 
-/** Counts the rows of a status file without writing to it; undefined when it cannot be read now. */
-function countRows(file: string): number | undefined {
+/**
+ * Counts the rows of a status file without writing to it: `busy` while a sync holds it, undefined when it cannot be
+ * read.
+ */
+function countRows(file: string): number | "busy" | undefined {
   try {
     const bytes = readFileSync(file, { encoding: null, flag: "r" }).subarray(0, 1);
     if (bytes[0] === 0x7b) {
@@ -91,8 +96,8 @@ function countRows(file: string): number | undefined {
     } finally {
       db.close();
     }
-  } catch {
-    return undefined;
+  } catch (err) {
+    return /locked|busy/i.test(String((err as Error)?.message)) ? "busy" : undefined;
   }
 }
 
@@ -134,12 +139,14 @@ export async function runStatus(ctx: AppContext, pairs: readonly string[], json:
       const file = statusFile(root, pair, collection);
       const written = file === undefined ? undefined : statSync(file).mtimeMs;
       const daemon = running ? state?.collections[name] : undefined;
+      const count = file === undefined ? undefined : countRows(file);
       rows.push({
         pair,
         collection,
         name,
         lastRun: last ? lastRunJson(last) : null,
-        items: file === undefined ? null : (countRows(file) ?? null),
+        items: typeof count === "number" ? count : null,
+        busy: count === "busy",
         nextRun: daemon?.nextRun ?? null,
         daemonFailures: daemon?.failures ?? 0,
         daemonError: daemon?.lastError ?? null,
@@ -186,7 +193,9 @@ export async function runStatus(ctx: AppContext, pairs: readonly string[], json:
       w(`  last run:  ${local(run.finished)} (${run.kind}), ${run.result}: ${counts}`);
       if (run.error !== null) w(`  error:     ${run.error}`);
     }
-    w(`  items:     ${r.items === null ? "no status yet" : String(r.items)}`);
+    w(
+      `  items:     ${r.busy ? "(a sync holds the status right now)" : r.items === null ? "no status yet" : String(r.items)}`,
+    );
     if (r.nextRun !== null) w(`  next run:  ${local(r.nextRun)} (daemon)`);
     if (r.daemonFailures > 0)
       w(`  daemon:    ${plural(r.daemonFailures, "failure", "failures")} in a row: ${r.daemonError ?? ""}`);
