@@ -39,7 +39,17 @@ function userWithSecret(prefix: string) {
   return { user: newUser(server, prefix, secret), secret };
 }
 
-test("no secret in any output at -vdebug, succeeding and failing; status files are 0600", async () => {
+/** What the runs showed, computed once in beforeAll and checked by the tests below. */
+let found: {
+  labels: string[];
+  runs: Ran[];
+  synced: string[];
+  leaks: { what: string; form: string; run: string; line: string }[];
+  authHeaders: string[];
+  loose: string[];
+};
+
+beforeAll(async () => {
   const world = new World("vdirsyncer-secrets-");
   try {
     const ini = userWithSecret("ini");
@@ -114,9 +124,12 @@ password = "${wrong}"
       ...forms(inUrl.user.username, inUrl.secret).map((f) => ["URL credentials", f] as [string, string]),
       ...forms(ini.user.username, wrong).map((f) => ["a wrong password", f] as [string, string]),
     ];
-    const leaks = secrets.flatMap(([what, f]) =>
+    const leaks = secrets.flatMap(([what, form]) =>
       runs.flatMap((r, i) =>
-        `${r.stdout}${r.stderr}`.includes(f) ? [`${what} (${f}) in \`${labels[i]}\``] : [],
+        `${r.stdout}${r.stderr}`
+          .split("\n")
+          .filter((l) => l.includes(form))
+          .map((line) => ({ what, form, run: labels[i] as string, line: line.trim().slice(0, 300) })),
       ),
     );
     const authHeaders = output.split("\n").filter((l) => /authorization:\s*\S/i.test(l));
@@ -129,21 +142,41 @@ password = "${wrong}"
       outputBytes: output.length,
       secretsChecked: secrets.length,
       leaks: leaks.length,
-      leakedIn: [...new Set(leaks.map((l) => l.replace(/^.*\(.*\) in /, "")))].join(", "),
+      leakedIn: [...new Set(leaks.map((l) => `\`${l.run}\``))].join(", "),
       authorizationLines: authHeaders.length,
       statusFiles: statusFiles.length,
       notPrivate: loose.length,
     });
-    expect(synced, runs.map((r, i) => `${labels[i]}: ${describeRan(r)}`).join("\n")).toEqual([
-      "ini",
-      "fetched",
-    ]);
-    expect(leaks).toEqual([]);
-    expect(authHeaders).toEqual([]);
-    expect(loose.map((f) => `${f} ${(statSync(world.path("status", f)).mode & 0o777).toString(8)}`)).toEqual(
-      [],
-    );
+    found = {
+      labels,
+      runs,
+      synced,
+      leaks,
+      authHeaders,
+      loose: loose.map((f) => `${f} ${(statSync(world.path("status", f)).mode & 0o777).toString(8)}`),
+    };
   } finally {
     world.dispose();
   }
 }, 400_000);
+
+const show = (l: { what: string; run: string; line: string }) => `${l.what} in \`${l.run}\`: ${l.line}`;
+
+test("discover, sync, sync --json and metasync at -vdebug print no secret and no Authorization header", () => {
+  expect(found.synced, found.runs.map((r, i) => `${found.labels[i]}: ${describeRan(r)}`).join("\n")).toEqual([
+    "ini",
+    "fetched",
+  ]);
+  expect(found.leaks.filter((l) => l.run !== "showconfig").map(show)).toEqual([]);
+  expect(found.authHeaders).toEqual([]);
+});
+
+test("status files are private (0600)", () => {
+  expect(found.loose).toEqual([]);
+});
+
+// KNOWN DEFECT (reported): `showconfig` prints the storages' options as they are, passwords and URL
+// credentials included. Remove `.fails` when it masks them.
+test.fails("showconfig prints no secret", () => {
+  expect(found.leaks.filter((l) => l.run === "showconfig").map(show)).toEqual([]);
+});
