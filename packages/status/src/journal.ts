@@ -457,6 +457,45 @@ export function lastChange(
 }
 
 /**
+ * The last run of every collection, reading only the newest files: run ids begin with their UTC start second, so
+ * the last run is among the greatest file names (a damaged one falls back to reading the whole folder).
+ */
+function latestRuns(statusPath: string): JournalRun[] {
+  const root = join(statusPath, TRASH_DIR);
+  const out: JournalRun[] = [];
+  for (const p of safeList(root)) {
+    for (const c of safeList(join(root, p))) {
+      const dir = join(root, p, c, RUNS_DIR);
+      const names = safeList(dir)
+        .filter((n) => n.endsWith(".json") && !n.startsWith("."))
+        .sort();
+      const last = names[names.length - 1];
+      if (last === undefined) continue;
+      // Runs of the same second sort by their random part: read them all and compare their start times.
+      const second = last.split("-")[0] as string;
+      const candidates: JournalRun[] = [];
+      for (const name of names.filter((n) => n.split("-")[0] === second)) {
+        try {
+          const run: unknown = JSON.parse(readFileSync(join(dir, name), "utf8"));
+          if (isRun(run)) candidates.push(run);
+        } catch {
+          // Damaged: looked for below.
+        }
+      }
+      if (
+        candidates.length < names.filter((n) => n.split("-")[0] === second).length ||
+        candidates.length === 0
+      ) {
+        candidates.push(...readRunsIn(dir).map((r) => r.run));
+      }
+      const found = candidates.sort(byStart)[candidates.length - 1];
+      if (found) out.push(found);
+    }
+  }
+  return out;
+}
+
+/**
  * Applies the retention to the whole trash of a status folder: entries older than `olderThanMs` go, then the
  * oldest until at most `maxBytes` are left. The entries of each collection's last run (and anything newer: a run
  * still going) always stay; in a collection without a journal, its newest batch stays.
@@ -466,7 +505,7 @@ export function applyRetention(
   policy: { olderThanMs?: number; maxBytes?: number; now?: number },
 ): PruneResult {
   const latest = new Map<string, JournalRun>();
-  for (const r of readRuns(statusPath)) latest.set(JSON.stringify([r.pair, r.collection]), r);
+  for (const r of latestRuns(statusPath)) latest.set(JSON.stringify([r.pair, r.collection]), r);
   const newest = new Map<string, string>();
   for (const e of listTrash(statusPath)) {
     const k = JSON.stringify([e.pair, e.collection]);

@@ -66,7 +66,7 @@ export interface TrashListing extends TrashSidecar {
   itemPath: string;
   /** The sidecar file. */
   sidecarPath: string;
-  /** Bytes on disk (item and sidecar). */
+  /** Bytes on disk (item and sidecar, whole blocks; the length for a sparse file). */
   size: number;
 }
 
@@ -281,7 +281,9 @@ function listing(
   let bytes = 0;
   for (const p of [itemPath, sidecarPath]) {
     try {
-      bytes += statSync(p).size;
+      // What the file costs: its blocks (a small file takes a whole one), or its length when that is more.
+      const st = statSync(p);
+      bytes += Math.max(st.size, st.blocks * 512);
     } catch {
       // Counted as nothing: it is gone.
     }

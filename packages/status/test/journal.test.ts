@@ -25,10 +25,7 @@ const event = (uid: string, summary: string) =>
   `BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:${uid}\r\nSUMMARY:${summary}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n`;
 
 async function memory(): Promise<WritableCollection> {
-  return (await createMemoryStorage().open(null, {
-    signal: new AbortController().signal,
-    stats: { add() {} },
-  })) as WritableCollection;
+  return (await createMemoryStorage().open(null)) as WritableCollection;
 }
 
 /** Runs one journaled sync of a ↔ b, as the command does. */
