@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { authHeaders, startRadicale, type TestServer } from "@vdirsyncer/test-servers";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import { cleanEnv, Npm, type RunResult, runProgram } from "../src/npm.ts";
+import { ROOT } from "../src/pack.ts";
 
 const { tarballs, registry } = inject("packs");
 const tgz = (name: string) => tarballs[name]!;
@@ -211,6 +212,42 @@ describe("local install: the command with chosen storages", () => {
     expectOk(await vdirsyncer(allBin, ["-c", config, "sync"]), "sync");
     expect(readFileSync(join(root, "calendar.ics"), "utf8")).toContain("UID:all-item");
     console.info(`install size, @vdirsyncer/all: ${duKiB(join(all, "node_modules"))} KiB`);
+  });
+
+  test("the emitted declarations type-check as installed (strict, skipLibCheck off, ESM consumer)", async () => {
+    const all = join(work, "all");
+    const packages = installedPackages(join(all, "node_modules")).filter(
+      (p) => p.startsWith("@vdirsyncer/") && p !== "@vdirsyncer/all",
+    );
+    expect(packages.length).toBeGreaterThanOrEqual(11);
+    const imports = packages.map((p, i) => `import type * as m${i} from "${p}";`);
+    const uses = `export type All = [${packages.map((_, i) => `typeof m${i}`).join(", ")}];`;
+    writeFileSync(join(all, "consumer.mts"), `${imports.join("\n")}\n${uses}\n`);
+    writeFileSync(
+      join(all, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: {
+          target: "ES2024",
+          module: "nodenext",
+          moduleResolution: "nodenext",
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          types: ["node"],
+          typeRoots: [join(ROOT, "node_modules", "@types")],
+        },
+        files: ["consumer.mts"],
+      }),
+    );
+    const r = await runProgram(
+      process.execPath,
+      [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "."],
+      {
+        cwd: all,
+        env: cleanEnv(),
+      },
+    );
+    expectOk(r, "tsc");
   });
 });
 
