@@ -92,9 +92,12 @@ describe("trash list and show", () => {
     expect(badPair.stderr).toContain("Pair nopair does not exist.");
   });
 
-  test("an empty trash says so; --json prints []", async () => {
+  test("an empty trash says so; --json prints []; no subcommand is a usage error", async () => {
     const w = world();
     fsPair(w);
+    const bare = await w.run(["trash"]);
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toContain("Give a trash command: list, show, restore or prune.");
     expect((await w.run(["trash", "list"])).stderr).toContain("The trash is empty.");
     expect(await listJson(w)).toEqual([]);
   });

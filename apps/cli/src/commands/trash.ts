@@ -600,7 +600,7 @@ async function runPrune(
 /** The yargs module of `trash`. */
 export function trashCommand(run: (handler: (ctx: AppContext) => Promise<number>) => void): CommandModule {
   return {
-    command: "trash <command>",
+    command: "trash",
     describe: "List, show, restore and prune the item versions syncs overwrote or deleted.",
     builder: (y: Argv) =>
       y

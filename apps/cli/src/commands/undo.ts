@@ -82,7 +82,9 @@ export async function runUndo(ctx: AppContext, target: string, force: boolean): 
           );
           continue;
         }
-        out.info(`${name}: undoing run ${run.run} (${wanted.length} versions to bring back)`);
+        out.info(
+          `${name}: undoing run ${run.run} (${wanted.length} version${wanted.length === 1 ? "" : "s"} to bring back)`,
+        );
         try {
           groups.push({ group: await preparePutBack(ctx, root, pair, c.name, wanted), run });
         } catch (err) {
