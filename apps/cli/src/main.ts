@@ -19,7 +19,7 @@ import { undoCommand } from "./commands/undo.ts";
 import { AppContext } from "./context.ts";
 import { reportError, UsageError } from "./errors.ts";
 import { type CliIO, processIO } from "./io.ts";
-import { LEVELS, type Level, Output, parseLevel } from "./output.ts";
+import { LEVELS, type Level, Output, parseLevel, wantsColour } from "./output.ts";
 
 /** This package's version, printed by `--version`. */
 export const VERSION: string = pkg.version;
@@ -150,7 +150,7 @@ export async function main(argv: readonly string[], io: Partial<CliIO> = {}): Pr
   }
   const level = parseLevel(String(parsed.verbosity)) as Level;
   const out = new Output(env.stderr, level, {
-    colour: env.stderr.isTTY === true && env.env.NO_COLOR === undefined,
+    colour: wantsColour(env.stderr, env.env),
   });
   const ctx = new AppContext(env, out, typeof parsed.config === "string" ? parsed.config : undefined);
   const stopping = watchSignals(ctx);

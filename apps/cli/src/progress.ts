@@ -3,6 +3,7 @@
  * The log writer clears it before each log line and draws it again afterwards, so log lines are never garbled.
  */
 import type { OutputStream } from "./io.ts";
+import { printable } from "./output.ts";
 
 /** Redraws are at most this often, except when a collection starts or ends. */
 const MIN_REDRAW_MS = 80;
@@ -60,16 +61,32 @@ export class Progress {
 
   #draw(): void {
     if (this.#drawn > 0 || this.#entries.size === 0) return;
-    const width = Math.max(20, (this.#stream.columns ?? 80) - 1);
-    const names = [...this.#entries.keys()];
+    const columns = this.#stream.columns;
+    // A terminal that reports no width (or 0 columns) gets whole lines: a count is never cut.
+    const width = columns !== undefined && columns > 0 ? columns - 1 : undefined;
+    const names = [...this.#entries.keys()].map(printable);
     const pad = Math.min(40, Math.max(...names.map((n) => n.length)));
     let text = "";
-    for (const [name, { done, total }] of this.#entries) {
+    let i = 0;
+    for (const { done, total } of this.#entries.values()) {
       const count = total === undefined ? "listing…" : `${done}/${total}`;
-      text += `${`${name.padEnd(pad)}  ${count}`.slice(0, width)}\n`;
+      text += `${progressLine(names[i++] as string, pad, count, width)}\n`;
     }
     this.#stream.write(text);
     this.#drawn = this.#entries.size;
     this.#lastDraw = Date.now();
   }
+}
+
+/**
+ * One line of the display: the name padded to `pad`, two spaces, the count. When the line is wider than `width`,
+ * the name is shortened (ending in `…`), never the count; a count alone wider than `width` is printed whole.
+ */
+export function progressLine(name: string, pad: number, count: string, width: number | undefined): string {
+  const line = `${name.padEnd(pad)}  ${count}`;
+  if (width === undefined || line.length <= width) return line;
+  const room = width - count.length - 2;
+  if (room < 2) return count;
+  const short = name.length > room ? `${name.slice(0, room - 1)}…` : name;
+  return `${short.padEnd(room)}  ${count}`;
 }
