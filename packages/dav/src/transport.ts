@@ -91,8 +91,16 @@ export class CollectionTransport {
     if (url === this.url) {
       // Xandikos answers a request on a missing collection with 207 and a 404 for the collection itself.
       const own = this.normalize(this.url);
+      // Its href there is the absolute URL percent-encoded as a whole (`http%3A//host/…`).
+      const decoded = (href: string) => {
+        try {
+          return decodeURIComponent(href);
+        } catch {
+          return href;
+        }
+      };
       const gone = propResponses(root, res.url).find(
-        (r) => r.href === own && (r.status === 404 || r.status === 410),
+        (r) => (r.href === own || decoded(r.rawHref) === this.url) && (r.status === 404 || r.status === 410),
       );
       if (gone) throw this.failure(method, { ...res, status: gone.status as number, statusText: "" }, url);
     }

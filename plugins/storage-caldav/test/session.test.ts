@@ -49,12 +49,16 @@ async function headersFor(
   const storage = await caldav.create(checked.value, context(warnings));
   seen.length = 0;
   try {
-    for await (const _ of (await storage.open(null, { signal: new AbortController().signal, stats: { add() {} } })).list()) {
+    for await (const _ of (
+      await storage.open(null, { signal: new AbortController().signal, stats: { add() {} } })
+    ).list()) {
       // the server lists nothing
     }
   } finally {
     await storage.close?.();
   }
+  // The session's one OPTIONS probe (the server showed no DAV classes yet) is not part of the listing.
+  if (seen[0]?.method === "OPTIONS") seen.shift();
   expect(seen.length).toBeGreaterThan(0);
   return seen.map((s) => s.headers);
 }
