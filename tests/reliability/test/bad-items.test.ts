@@ -191,6 +191,9 @@ password = "${user.password}"
     const again = await world.run(["sync"]);
     const output = [d, r, again].map((x) => x.stdout + x.stderr).join("");
     const local = byUid(readFolder(world.path("vdir", "odd")));
+    record("odd-uids", "what the vdir holds", {
+      outcome: `${local.size} UIDs: ${JSON.stringify([...local.keys()].map((k) => (k.length > 40 ? `${k.slice(0, 12)}…(${k.length})` : k)))}; files: ${JSON.stringify(listFiles(world.path("vdir", "odd")).map((f) => (f.length > 40 ? `${f.slice(0, 12)}…(${f.length})` : f)))}`,
+    });
     for (const u of ODD_SERVER_UIDS) {
       const reported = /^(error|warning): /m.test(r.stderr);
       record("odd-uids", u.what, {
