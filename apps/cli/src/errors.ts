@@ -183,3 +183,61 @@ export function reportError(out: Output, err: unknown, status?: string): void {
   out.error(message);
   out.hint("ERROR", hintFor(err));
 }
+
+/**
+ * The errors of one collection, each kind printed once: the first in full with its hint, the later ones only at
+ * `-vdebug` (with their href), and at {@link finish} one line `… and N more like it`. When another program changes
+ * 126 items during a sync, that is one error and one count, not 126 of each.
+ */
+export class ErrorDigest {
+  readonly #out: Output;
+  readonly #status: string;
+  /** Kind → how many were held back. */
+  readonly #more = new Map<string, number>();
+
+  constructor(out: Output, status: string) {
+    this.#out = out;
+    this.#status = status;
+  }
+
+  /** Prints `err`, or counts it when one of its kind was printed already. */
+  report(err: unknown): void {
+    if (err instanceof AbortedError || err instanceof ReportedError) return;
+    const kind = kindOf(err);
+    const more = this.#more.get(kind);
+    if (more === undefined) {
+      this.#more.set(kind, 0);
+      reportError(this.#out, err, this.#status);
+      return;
+    }
+    this.#more.set(kind, more + 1);
+    this.#out.debug(`${this.#status}: ${messageOf(err)}`);
+  }
+
+  /** Prints the count of each kind held back. */
+  finish(): void {
+    for (const n of this.#more.values()) {
+      if (n > 0) this.#out.error(`${this.#status}: … and ${n} more like it`);
+    }
+    this.#more.clear();
+  }
+}
+
+/**
+ * Item errors that say "another program changed this meanwhile": the same for every item, and the same remedy.
+ * Other item errors (an invalid item, a conflict) need each item named, so they are never folded.
+ */
+const CHANGED_MEANWHILE = new Set<string>([
+  "NOT_FOUND",
+  "ALREADY_EXISTS",
+  "WRONG_ETAG",
+  "PRECONDITION_FAILED",
+]);
+
+/** What makes two errors "alike": a changed-meanwhile error by its code alone; any other by its whole text. */
+function kindOf(err: unknown): string {
+  if (!isVdirsyncerError(err)) return `? ${messageOf(err)}`;
+  if (CHANGED_MEANWHILE.has(err.code) && typeof err.context?.href === "string")
+    return `${err.code} ${err.context.storage ?? ""}`;
+  return `${err.code} ${err.message} ${err.context?.href ?? ""}`;
+}

@@ -1,3 +1,5 @@
+import { chmodSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { VdirsyncerError } from "@vdirsyncer/core/engine";
 import { describe, expect, test } from "vitest";
 import { reportError } from "../src/errors.ts";
@@ -138,5 +140,59 @@ describe("progress width", () => {
     expect(progressLine("calendars/big", 13, "1999/2000", 15)).toBe("cal…  1999/2000");
     expect(progressLine("calendars/big", 13, "1999/2000", 8)).toBe("1999/2000");
     expect(progressLine("c", 1, "3/4", 80)).toBe("c  3/4");
+  });
+});
+
+describe("an error repeated for many items", () => {
+  test("'changed since it was listed' prints once per collection with a count; -vdebug names every href", async () => {
+    const w = world();
+    // After the first write to b, another program (this hook, once) edits every other item of b.
+    const hook = w.write(
+      "hook.sh",
+      `#!/bin/sh\nmkdir "${w.root}/hooked" 2>/dev/null || exit 0\nfor f in "$(dirname "$1")"/*.ics; do [ "$f" = "$1" ] || sed -i 's/^SUMMARY:.*/SUMMARY:changed elsewhere\\r/' "$f"; done\n`,
+    );
+    chmodSync(hook, 0o755);
+    w.writeConfig(`${general(w.root)}
+[pair p]
+a = "a"
+b = "b"
+collections = ["c"]
+conflict_resolution = "a wins"
+
+[storage a]
+type = "filesystem"
+path = "{root}/a/"
+fileext = ".ics"
+
+[storage b]
+type = "filesystem"
+path = "{root}/b/"
+fileext = ".ics"
+post_hook = "${hook}"
+`);
+    const N = 30;
+    for (let i = 0; i < N; i++) w.write(`a/c/e${i}.ics`, event(`e${i}`));
+    w.write("b/.keep", "");
+    expect((await w.run(["discover"], { stdin: "y\n" })).code).toBe(0);
+    // The hook stays quiet for the first sync (its marker exists), and acts during the second.
+    w.write("hooked/.keep", "");
+    const first = await w.run(["sync"]);
+    expect(first.code, first.stderr).toBe(0);
+    rmSync(join(w.root, "hooked"), { recursive: true, force: true });
+    for (let i = 0; i < N; i++) w.write(`a/c/e${i}.ics`, event(`e${i}`, `edited ${i}`));
+    const r = await w.run(["-vdebug", "sync"]);
+    expect(r.code).toBe(1);
+    const errors = r.stderr.split("\n").filter((l) => l.startsWith("error: "));
+    const changed = errors.filter((l) => l.includes("changed since it was listed"));
+    expect(changed, r.stderr).toHaveLength(1);
+    const more = /^error: p\/c: … and (\d+) more like it$/.exec(errors.at(-1) ?? "");
+    expect(more, errors.join("\n")).not.toBeNull();
+    const n = Number(more?.[1]);
+    expect(n).toBeGreaterThan(0);
+    expect(r.stderr.match(/^hint: Another program changed the item/gm)).toHaveLength(1);
+    // Each held-back error is still there at -vdebug, with its href.
+    expect(r.stderr.match(/^debug: p\/c: The item at e\d+\.ics changed since it was listed/gm)).toHaveLength(
+      n,
+    );
   });
 });

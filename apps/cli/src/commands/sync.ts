@@ -26,7 +26,7 @@ import {
 import type { ArgumentsCamelCase, Argv, CommandModule } from "yargs";
 import { type PairCollection, type ResolvedPair, statusPath } from "../collections.ts";
 import type { AppContext } from "../context.ts";
-import { hintFor, reportError } from "../errors.ts";
+import { ErrorDigest, hintFor, reportError } from "../errors.ts";
 import { runPool } from "../pool.ts";
 import { Progress } from "../progress.ts";
 import { Tally } from "../stats.ts";
@@ -219,11 +219,13 @@ async function syncOne(
   let ok = true;
   // The journal of this run: what each action did and the trash entries it kept (read by `trash` and `undo`).
   const journal = options.dryRun ? undefined : syncJournal(ctx, root, pair.name, c.name);
+  const digest = new ErrorDigest(out, name);
   const fail = (err: unknown) => {
     ok = false;
     counts.errors++;
     journal?.error(err);
-    reportError(out, err, name);
+    // Another program changing 126 items meanwhile is one error and a count, not 126 of each.
+    digest.report(err);
   };
   out.info(`Syncing ${name}`);
   progress?.start(name);
@@ -357,6 +359,7 @@ async function syncOne(
   } catch (err) {
     fail(err);
   } finally {
+    digest.finish();
     await status?.close?.();
     await journal
       ?.finish()
