@@ -5,17 +5,44 @@
  * the status row by row, so it needs its own. Python vdirsyncer ignores the file.
  */
 import { randomBytes } from "node:crypto";
-import { closeSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  linkSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  utimesSync,
+  writeSync,
+} from "node:fs";
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "@vdirsyncer/core";
 import { lockedError } from "./errors.ts";
 import { prepareStatusPath, STATUS_FILE_MODE, statusFilePath } from "./files.ts";
 
+/**
+ * How often a holder touches its lock file (its modification time) while it holds it, so that another machine
+ * sharing the status folder can tell a running sync from a lock its holder left behind.
+ */
+export const LOCK_REFRESH_MS = 10 * 60_000;
+
+/**
+ * A lock written on another host whose file was not touched for this long is taken over: its holder refreshes
+ * it every {@link LOCK_REFRESH_MS}, so it is gone (crashed, or the machine is off). Pids of another host mean
+ * nothing here, so age is the only sign.
+ */
+export const FOREIGN_LOCK_EXPIRY_MS = 2 * 60 * 60_000;
+
 /** Options of {@link lockPair}. */
 export interface LockOptions {
-  /** How long to wait for another sync to finish before giving up. @default 5000 */
+  /** How long to wait for another sync to finish before giving up. @default 60000 */
   waitMs?: number;
+  /** Overrides {@link FOREIGN_LOCK_EXPIRY_MS}. */
+  foreignExpiryMs?: number;
+  /** Overrides {@link LOCK_REFRESH_MS}. */
+  refreshMs?: number;
   /** How often to look again while waiting. @default 100 */
   pollMs?: number;
   /** Receives the warning when a stale lock is taken over. */
@@ -28,6 +55,14 @@ export interface PairLock {
   readonly path: string;
   /** Removes the lock file if it is still ours. Idempotent. */
   release(): void;
+}
+
+/** Who holds a lock, as its lock file says. */
+export interface LockHolder {
+  pid: number;
+  hostname: string;
+  /** When the lock was taken, ISO 8601. */
+  started: string;
 }
 
 /** What a lock file holds. */
@@ -53,9 +88,11 @@ function procStart(pid: number): string | undefined {
   }
 }
 
-function readLock(path: string): { info: LockInfo | undefined; text: string } | undefined {
+function readLock(path: string): { info: LockInfo | undefined; text: string; mtimeMs: number } | undefined {
   let text: string;
+  let mtimeMs: number;
   try {
+    mtimeMs = statSync(path).mtimeMs;
     text = readFileSync(path, "utf8");
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
@@ -63,11 +100,31 @@ function readLock(path: string): { info: LockInfo | undefined; text: string } | 
   }
   try {
     const info = JSON.parse(text) as LockInfo;
-    if (typeof info.pid === "number") return { info, text };
+    if (typeof info.pid === "number") return { info, text, mtimeMs };
   } catch {
     // Empty or torn (the holder died between create and write): judged by age below.
   }
-  return { info: undefined, text };
+  return { info: undefined, text, mtimeMs };
+}
+
+/**
+ * Who holds the lock `name` (a pair, or another lock name) in `statusPath`, when a live process of this host or
+ * any process of another host does; undefined when nobody does, or its holder on this host is gone.
+ */
+export function lockHolder(statusPath: string, name: string): LockHolder | undefined {
+  const current = readLock(statusFilePath(statusPath, name, null, "lock"));
+  const info = current?.info;
+  if (info === undefined || isStale(info)) return undefined;
+  return { pid: info.pid, hostname: info.hostname, started: info.started };
+}
+
+/** "3 h 5 min", "12 min", "40 s". */
+function age(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s} s`;
+  const min = Math.floor(s / 60);
+  if (min < 60) return `${min} min`;
+  return `${Math.floor(min / 60)} h ${min % 60} min`;
 }
 
 /** True when the process that wrote `info` is certainly gone. */
@@ -148,12 +205,16 @@ function installExitHook(): void {
  * Takes the lock of `pair`: creates `<statusPath>/<pair>.lock` exclusively, holding our pid and start time.
  *
  * If another live process (or this one) holds it, polls until it is released, at most `waitMs`. A lock whose
- * process is dead is stale and taken over with a warning. The caller MUST call `release()` when the sync
+ * process is dead is stale and taken over with a warning; so is a lock from another host that its holder has not
+ * refreshed for {@link FOREIGN_LOCK_EXPIRY_MS} (the warning names host, pid and age). The holder touches the file
+ * every {@link LOCK_REFRESH_MS} while it holds it. The caller MUST call `release()` when the sync
  * ends; the lock is also removed when the process exits normally.
- * @throws {VdirsyncerError} `status/LOCKED` when the lock is still held after `waitMs`
+ * @throws {VdirsyncerError} `status/LOCKED` when the lock is still held after `waitMs`; its `holder` field
+ *   ({@link LockHolder}) names who holds it, when the file says so
  */
 export async function lockPair(statusPath: string, pair: string, opts: LockOptions = {}): Promise<PairLock> {
-  const waitMs = opts.waitMs ?? 5000;
+  const waitMs = opts.waitMs ?? 60_000;
+  const foreignExpiryMs = opts.foreignExpiryMs ?? FOREIGN_LOCK_EXPIRY_MS;
   const pollMs = opts.pollMs ?? 100;
   const path = statusFilePath(statusPath, pair, null, "lock");
   prepareStatusPath(path);
@@ -180,6 +241,16 @@ export async function lockPair(statusPath: string, pair: string, opts: LockOptio
       removeStale(path, current.text);
       continue;
     }
+    if (holder !== undefined && holder.hostname !== hostname()) {
+      const untouched = Date.now() - current.mtimeMs;
+      if (untouched > foreignExpiryMs) {
+        opts.log?.warn(
+          `Taking over the lock of pair ${pair} from process ${holder.pid} on host ${holder.hostname}: it was taken ${holder.started} and not refreshed for ${age(untouched)}, so that sync is gone (${path}).`,
+        );
+        removeStale(path, current.text);
+        continue;
+      }
+    }
     if (holder === undefined) {
       // A lock file we cannot parse is being written right now, or its writer died mid-write: give it one
       // poll interval to appear, then treat it as stale.
@@ -194,23 +265,42 @@ export async function lockPair(statusPath: string, pair: string, opts: LockOptio
     if (Date.now() >= deadline) {
       const who = holder === undefined ? "another process" : `process ${holder.pid}`;
       const since = holder === undefined ? "" : ` since ${holder.started}`;
-      throw lockedError(`Pair ${pair} is being synced by ${who}${since} (lock file ${path}).`, path, {
+      const err = lockedError(`Pair ${pair} is being synced by ${who}${since} (lock file ${path}).`, path, {
         hint:
           holder === undefined || holder.hostname === hostname()
             ? `Wait for that sync to finish; if no vdirsyncer is running, delete ${path}.`
-            : `Wait for the sync on ${holder.hostname} to finish; if none is running there, delete ${path}.`,
+            : `Wait for the sync on ${holder.hostname} to finish; if none is running there, delete ${path} (it is taken over once nobody refreshed it for ${age(foreignExpiryMs)}).`,
       });
+      if (holder !== undefined) {
+        (err as { holder?: LockHolder }).holder = {
+          pid: holder.pid,
+          hostname: holder.hostname,
+          started: holder.started,
+        };
+      }
+      throw err;
     }
     await sleep(Math.min(pollMs, Math.max(1, deadline - Date.now())));
   }
   held.add(path);
   installExitHook();
   let released = false;
+  // Touched while held, so that another host sees a live lock (see FOREIGN_LOCK_EXPIRY_MS).
+  const refresh = setInterval(() => {
+    try {
+      const now = new Date();
+      if (readLock(path)?.info?.token === info.token) utimesSync(path, now, now);
+    } catch {
+      // A lock we cannot touch is merely judged older elsewhere.
+    }
+  }, opts.refreshMs ?? LOCK_REFRESH_MS);
+  refresh.unref();
   return {
     path,
     release() {
       if (released) return;
       released = true;
+      clearInterval(refresh);
       held.delete(path);
       const current = readLock(path);
       if (current?.info?.token === info.token) {

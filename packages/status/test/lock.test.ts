@@ -1,12 +1,13 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { isVdirsyncerError, type VdirsyncerError } from "@vdirsyncer/core";
 import { describe, expect, it } from "vitest";
 import { STATUS_LOCKED } from "../src/errors.ts";
-import { lockPair } from "../src/lock.ts";
+import { FOREIGN_LOCK_EXPIRY_MS, lockHolder, lockPair } from "../src/lock.ts";
 import { collectingLog, firstLine, tempDir } from "./helpers.ts";
 
 async function lockError(p: Promise<unknown>): Promise<VdirsyncerError> {
@@ -175,5 +176,70 @@ process.kill(process.pid, "SIGKILL");`,
     const lock = await lockPair(dir, "p", { waitMs: 0, log });
     expect(log.warnings[0]).toContain(`from process ${crasher.pid}, which is no longer running`);
     lock.release();
+  });
+
+  describe("a lock from another host", () => {
+    function foreignLock(dir: string, ageMs: number): string {
+      const path = join(dir, "p.lock");
+      writeFileSync(
+        path,
+        JSON.stringify({ pid: 4242, started: "2025-01-01T00:00:00.000Z", hostname: "laptop", token: "x" }),
+      );
+      const then = new Date(Date.now() - ageMs);
+      utimesSync(path, then, then);
+      return path;
+    }
+
+    it("is taken over when its holder did not refresh it for two hours, naming host, pid and age", async () => {
+      const dir = tempDir();
+      const path = foreignLock(dir, FOREIGN_LOCK_EXPIRY_MS + 5 * 60_000);
+      const log = collectingLog();
+      const lock = await lockPair(dir, "p", { waitMs: 0, log });
+      expect(log.warnings).toEqual([
+        `Taking over the lock of pair p from process 4242 on host laptop: it was taken 2025-01-01T00:00:00.000Z and not refreshed for 2 h 5 min, so that sync is gone (${path}).`,
+      ]);
+      expect(JSON.parse(readFileSync(path, "utf8")).pid).toBe(process.pid);
+      lock.release();
+    });
+
+    it("stands while it is fresher than that, and the error names its holder", async () => {
+      const dir = tempDir();
+      foreignLock(dir, FOREIGN_LOCK_EXPIRY_MS - 60_000);
+      const err = await lockError(lockPair(dir, "p", { waitMs: 0 }));
+      expect((err as { holder?: unknown }).holder).toEqual({
+        pid: 4242,
+        hostname: "laptop",
+        started: "2025-01-01T00:00:00.000Z",
+      });
+      expect(err.hint).toContain("taken over once nobody refreshed it for 2 h 0 min");
+      expect(lockHolder(dir, "p")).toEqual({
+        pid: 4242,
+        hostname: "laptop",
+        started: "2025-01-01T00:00:00.000Z",
+      });
+    });
+  });
+
+  it("is refreshed by its holder while held, so another host never takes a running sync's lock", async () => {
+    const dir = tempDir();
+    const lock = await lockPair(dir, "p", { refreshMs: 20 });
+    const old = new Date(Date.now() - FOREIGN_LOCK_EXPIRY_MS * 2);
+    utimesSync(lock.path, old, old);
+    for (let i = 0; i < 500 && statSync(lock.path).mtimeMs <= old.getTime(); i++) await sleep(10);
+    expect(statSync(lock.path).mtimeMs).toBeGreaterThan(old.getTime() + FOREIGN_LOCK_EXPIRY_MS);
+    lock.release();
+    expect(lockHolder(dir, "p")).toBeUndefined();
+  });
+
+  it("lockHolder names a live holder of this host and ignores a dead one", async () => {
+    const dir = tempDir();
+    const lock = await lockPair(dir, "p");
+    expect(lockHolder(dir, "p")).toMatchObject({ pid: process.pid, hostname: hostname() });
+    lock.release();
+    writeFileSync(
+      join(dir, "p.lock"),
+      JSON.stringify({ pid: await deadPid(), started: "s", hostname: hostname(), token: "x" }),
+    );
+    expect(lockHolder(dir, "p")).toBeUndefined();
   });
 });
