@@ -4,14 +4,23 @@
  */
 import { pythonJsonDumps } from "@vdirsyncer/status";
 import type { ArgumentsCamelCase, Argv, CommandModule } from "yargs";
-import { discoverPair } from "../collections.ts";
+import { discoverPair, statusPath } from "../collections.ts";
 import type { AppContext } from "../context.ts";
+import { takePairLock } from "./sync.ts";
 
 /** Runs `discover`; returns the exit code. */
 export async function runDiscover(ctx: AppContext, pairs: readonly string[], list: boolean): Promise<number> {
   const config = await ctx.config();
   for (const name of pairs.length > 0 ? pairs : [...config.pairs.keys()]) {
-    const saved = await discoverPair(ctx, name, { list });
+    // The pair lock, as for `sync`: a sync of this pair reads the collection cache this rewrites.
+    await ctx.pair(name);
+    const lock = await takePairLock(ctx, await statusPath(ctx), name);
+    let saved: Awaited<ReturnType<typeof discoverPair>>;
+    try {
+      saved = await discoverPair(ctx, name, { list });
+    } finally {
+      lock.release();
+    }
     const shown = saved.length === 1 && saved[0] === null ? null : saved;
     ctx.out.info(`Saved for ${name}: collections = ${pythonJsonDumps(shown)}`);
   }

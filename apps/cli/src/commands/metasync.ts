@@ -3,13 +3,14 @@
  * after another, the collections of one pair at once; the first failing pair stops the rest, as in vdirsyncer.
  */
 import { type MetaKey, metasyncCollection } from "@vdirsyncer/core/engine";
-import { openMetaStatus } from "@vdirsyncer/status";
+import { openMetaStatus, type PairLock } from "@vdirsyncer/status";
 import type { ArgumentsCamelCase, Argv, CommandModule } from "yargs";
 import { statusPath } from "../collections.ts";
 import type { AppContext } from "../context.ts";
 import { reportError } from "../errors.ts";
 import { openCollection } from "../storages.ts";
 import { selectTargets, statusNameOf } from "../targets.ts";
+import { takePairLock } from "./sync.ts";
 
 /** Runs `metasync`; returns the exit code. */
 export async function runMetasync(ctx: AppContext, args: readonly string[]): Promise<number> {
@@ -20,6 +21,14 @@ export async function runMetasync(ctx: AppContext, args: readonly string[]): Pro
     // After a stop (SIGINT/SIGTERM), no new pair starts.
     if (ctx.stop.signal.aborted) break;
     const { pair } = resolved;
+    // The pair lock, as for `sync`: the metadata status must not be written by two of our processes at once.
+    let lock: PairLock;
+    try {
+      lock = await takePairLock(ctx, root, pair.name);
+    } catch (err) {
+      reportError(out, err, pair.name);
+      return 1;
+    }
     const results = await Promise.all(
       collections.map(async (c) => {
         const name = statusNameOf(pair.name, c.name);
@@ -42,7 +51,7 @@ export async function runMetasync(ctx: AppContext, args: readonly string[]): Pro
           return false;
         }
       }),
-    );
+    ).finally(() => lock.release());
     if (results.includes(false)) return 1;
   }
   return 0;

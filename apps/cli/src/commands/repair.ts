@@ -11,6 +11,7 @@ import type { AppContext } from "../context.ts";
 import { AbortedError } from "../errors.ts";
 import { confirm } from "../prompt.ts";
 import { openCollection, type StorageArgs } from "../storages.ts";
+import { takePairLocks } from "./sync.ts";
 
 /** Runs `repair`; returns the exit code. */
 export async function runRepair(ctx: AppContext, target: string, repairUnsafeUid: boolean): Promise<number> {
@@ -51,13 +52,26 @@ export async function runRepair(ctx: AppContext, target: string, repairUnsafeUid
   }
   out.info(`Repairing ${opened.instance}`);
   out.warn("Make sure no other program is talking to the server.");
-  await repairCollection(opened.collection as WritableCollection, {
-    repairUnsafeUid,
-    log: out,
-    name: opened.instance,
-    // Storage and pair names never collide (vdirsyncer refuses it), so the storage name is a safe trash folder.
-    trash: createDiskTrash(await statusPath(ctx), storageName, collection),
-  });
+  // The locks of every pair using this storage, as for `sync`: none of our syncs runs during the repair.
+  const root = await statusPath(ctx);
+  const config = await ctx.config();
+  const pairs = [...config.pairs.values()].filter((p) => p.a === storageName || p.b === storageName);
+  const locks = await takePairLocks(
+    ctx,
+    root,
+    pairs.map((p) => p.name),
+  );
+  try {
+    await repairCollection(opened.collection as WritableCollection, {
+      repairUnsafeUid,
+      log: out,
+      name: opened.instance,
+      // Storage and pair names never collide (vdirsyncer refuses it), so the storage name is a safe trash folder.
+      trash: createDiskTrash(root, storageName, collection),
+    });
+  } finally {
+    for (const lock of locks) lock.release();
+  }
   // vdirsyncer exits 0 even when items were beyond repair; they are listed above.
   return 0;
 }

@@ -18,9 +18,12 @@ import {
 import { createMemoryStorage } from "@vdirsyncer/core/memory";
 import {
   fromLegacyStatus,
+  type LockHolder,
+  lockHolder,
   lockPair,
   openCollectionStatus,
   type PairLock,
+  STATUS_LOCKED,
   statusFilePath,
 } from "@vdirsyncer/status";
 import type { ArgumentsCamelCase, Argv, CommandModule } from "yargs";
@@ -36,6 +39,42 @@ import { retainAfterSync, syncJournal } from "./trash.ts";
 
 /** How many collections sync at once. */
 export const SYNC_CONCURRENCY = 4;
+
+/** How long a command waits for a pair lock that another of our syncs (or the daemon) holds. */
+export const PAIR_LOCK = { waitMs: 60_000 };
+
+/** Takes the lock of `pair`, waiting up to {@link PAIR_LOCK}`.waitMs` for another of our syncs to finish. */
+export function takePairLock(ctx: AppContext, root: string, pair: string): Promise<PairLock> {
+  return lockPair(root, pair, { log: ctx.out, waitMs: PAIR_LOCK.waitMs });
+}
+
+/** Takes the locks of `pairs` in name order (so two commands never wait for each other); all or none. */
+export async function takePairLocks(
+  ctx: AppContext,
+  root: string,
+  pairs: Iterable<string>,
+): Promise<PairLock[]> {
+  const locks: PairLock[] = [];
+  try {
+    for (const p of [...new Set(pairs)].sort()) locks.push(await takePairLock(ctx, root, p));
+  } catch (err) {
+    for (const l of locks) l.release();
+    throw err;
+  }
+  return locks;
+}
+
+/** The daemon's lock name in the status folder (one daemon per folder). */
+const DAEMON_LOCK = ".daemon";
+
+/** Who holds the pair when `err` says the pair is locked by our own running daemon; else undefined. */
+function heldByDaemon(root: string, err: unknown): LockHolder | undefined {
+  if (!isVdirsyncerError(err, STATUS_LOCKED)) return undefined;
+  const holder = (err as { holder?: LockHolder }).holder;
+  const daemon = lockHolder(root, DAEMON_LOCK);
+  if (holder === undefined || daemon === undefined) return undefined;
+  return holder.pid === daemon.pid && holder.hostname === daemon.hostname ? holder : undefined;
+}
 
 /** Options of {@link runSync}. */
 export interface SyncCommandOptions {
@@ -157,8 +196,16 @@ export async function runSync(ctx: AppContext, options: SyncCommandOptions): Pro
       const pairName = resolved.pair.name;
       if (!options.dryRun) {
         try {
-          locks.push(await lockPair(root, pairName, { log: out }));
+          locks.push(await takePairLock(ctx, root, pairName));
         } catch (err) {
+          const daemon = heldByDaemon(root, err);
+          if (daemon !== undefined) {
+            // A cron sync meeting the daemon: the daemon syncs this pair anyway, so this is no failure.
+            out.warn(
+              `${pairName}: skipped: the vdirsyncer daemon (process ${daemon.pid}) is syncing this pair and keeps it in sync.`,
+            );
+            continue;
+          }
           reportError(out, err, pairName);
           failed += list.length;
           continue;
