@@ -33,63 +33,69 @@ async function setup(
 ): Promise<{ world: World; expected: Map<string, Map<string, string[]>> }> {
   const world = new World("vdirsyncer-faults-");
   const expected = new Map<string, Map<string, string[]>>();
-  for (const [pair, colls] of Object.entries(COLLS)) {
-    for (const coll of colls) {
-      await user.mkcalendar(coll);
-      const exp = new Map<string, string[]>();
-      for (let i = 0; i < 3; i++) {
-        const local = `${coll}-local-${i}`;
-        const remote = `${coll}-remote-${i}`;
-        world.write(`${pair}/${coll}/${local}.ics`, event(local));
-        exp.set(local, [hashOf(event(local))]);
-        exp.set(remote, [hashOf(event(remote))]);
+  try {
+    for (const [pair, colls] of Object.entries(COLLS)) {
+      for (const coll of colls) {
+        await user.mkcalendar(coll);
+        const exp = new Map<string, string[]>();
+        for (let i = 0; i < 3; i++) {
+          const local = `${coll}-local-${i}`;
+          const remote = `${coll}-remote-${i}`;
+          world.write(`${pair}/${coll}/${local}.ics`, event(local));
+          exp.set(local, [hashOf(event(local))]);
+          exp.set(remote, [hashOf(event(remote))]);
+        }
+        expected.set(`${pair}/${coll}`, exp);
       }
-      expected.set(`${pair}/${coll}`, exp);
     }
-  }
-  // The server's items go in through its storage folder (the proxy stays out of the setup).
-  for (const colls of Object.values(COLLS)) {
-    for (const coll of colls) {
-      user.seed(
-        coll,
-        [0, 1, 2].map((i) => ({ name: `${coll}-remote-${i}.ics`, text: event(`${coll}-remote-${i}`) })),
-      );
+    // The server's items go in through its storage folder (the proxy stays out of the setup).
+    for (const colls of Object.values(COLLS)) {
+      for (const coll of colls) {
+        user.seed(
+          coll,
+          [0, 1, 2].map((i) => ({ name: `${coll}-remote-${i}.ics`, text: event(`${coll}-remote-${i}`) })),
+        );
+      }
     }
+    const remote = (name: string) => `[storage ${name}]
+  type = "caldav"
+  url = "${proxy.url}"
+  username = "${user.username}"
+  password = "${user.password}"
+  timeout = 3
+  `;
+    world.writeConfig(`[general]
+  status_path = "{root}/status/"
+
+  [pair p1]
+  a = "local1"
+  b = "remote1"
+  collections = ["bad", "good"]
+
+  [pair p2]
+  a = "local2"
+  b = "remote2"
+  collections = ["other"]
+
+  [storage local1]
+  type = "filesystem"
+  path = "{root}/p1/"
+  fileext = ".ics"
+
+  [storage local2]
+  type = "filesystem"
+  path = "{root}/p2/"
+  fileext = ".ics"
+
+  ${remote("remote1")}
+  ${remote("remote2")}`);
+    const d = await world.run(["discover"], { input: "y\n".repeat(10) });
+    expect(d.code, describeRan(d)).toBe(0);
+  } catch (error) {
+    // A failed setup must not leave its folder behind.
+    world.dispose();
+    throw error;
   }
-  const remote = (name: string) => `[storage ${name}]
-type = "caldav"
-url = "${proxy.url}"
-username = "${user.username}"
-password = "${user.password}"
-timeout = 3
-`;
-  world.writeConfig(`[general]
-status_path = "{root}/status/"
-
-[pair p1]
-a = "local1"
-b = "remote1"
-collections = ["bad", "good"]
-
-[pair p2]
-a = "local2"
-b = "remote2"
-collections = ["other"]
-
-[storage local1]
-type = "filesystem"
-path = "{root}/p1/"
-fileext = ".ics"
-
-[storage local2]
-type = "filesystem"
-path = "{root}/p2/"
-fileext = ".ics"
-
-${remote("remote1")}
-${remote("remote2")}`);
-  const d = await world.run(["discover"], { input: "y\n".repeat(10) });
-  expect(d.code, describeRan(d)).toBe(0);
   return { world, expected };
 }
 
