@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { lockPair } from "@vdirsyncer/status";
 import { describe, expect, test } from "vitest";
+import { PAIR_LOCK } from "../src/commands/sync.ts";
 import { event, general, type World, world } from "./helpers.ts";
 
 function fsPair(w: World, pair: string): void {
@@ -98,6 +99,8 @@ b = "bar"
     w.write("bar/.keep", "");
     await w.run(["discover"]);
     const lock = await lockPair(join(w.root, "status"), "foobar");
+    // sync waits up to a minute for another sync of ours; this test does not need that long.
+    PAIR_LOCK.waitMs = 200;
     try {
       const r = await w.run(["sync"]);
       expect(r.code).toBe(1);
@@ -106,6 +109,7 @@ b = "bar"
       expect(existsSync(join(w.root, "bar/a.txt"))).toBe(false);
     } finally {
       lock.release();
+      PAIR_LOCK.waitMs = 60_000;
     }
     expect((await w.run(["sync"])).code).toBe(0);
     expect(existsSync(join(w.root, "bar/a.txt"))).toBe(true);

@@ -37,7 +37,7 @@ export const FOREIGN_LOCK_EXPIRY_MS = 2 * 60 * 60_000;
 
 /** Options of {@link lockPair}. */
 export interface LockOptions {
-  /** How long to wait for another sync to finish before giving up. @default 60000 */
+  /** How long to wait for another sync to finish before giving up. @default 5000 */
   waitMs?: number;
   /** Overrides {@link FOREIGN_LOCK_EXPIRY_MS}. */
   foreignExpiryMs?: number;
@@ -213,7 +213,7 @@ function installExitHook(): void {
  *   ({@link LockHolder}) names who holds it, when the file says so
  */
 export async function lockPair(statusPath: string, pair: string, opts: LockOptions = {}): Promise<PairLock> {
-  const waitMs = opts.waitMs ?? 60_000;
+  const waitMs = opts.waitMs ?? 5000;
   const foreignExpiryMs = opts.foreignExpiryMs ?? FOREIGN_LOCK_EXPIRY_MS;
   const pollMs = opts.pollMs ?? 100;
   const path = statusFilePath(statusPath, pair, null, "lock");
