@@ -2,22 +2,9 @@
  * The `vdirsyncer` command: global options, the commands, exit codes (0 success, 1 an error inside a command,
  * 2 a usage error), everything but `--help`, `--version`, `showconfig`, `completion` and `--json` on stderr.
  */
-import yargs, { type Argv, type CommandModule } from "yargs";
+import type { Argv, CommandModule } from "yargs";
 import pkg from "../package.json" with { type: "json" };
-import { checkCommand } from "./commands/check.ts";
-import { completionCommand } from "./commands/completion.ts";
-import { daemonCommand } from "./commands/daemon.ts";
-import { discoverCommand } from "./commands/discover.ts";
-import { metasyncCommand } from "./commands/metasync.ts";
-import { pluginsCommand } from "./commands/plugins.ts";
-import { repairCommand } from "./commands/repair.ts";
-import { showconfigCommand } from "./commands/showconfig.ts";
-import { statusCommand } from "./commands/status.ts";
-import { syncCommand } from "./commands/sync.ts";
-import { trashCommand } from "./commands/trash.ts";
-import { undoCommand } from "./commands/undo.ts";
-import { AppContext } from "./context.ts";
-import { reportError, UsageError } from "./errors.ts";
+import type { AppContext } from "./context.ts";
 import { type CliIO, processIO } from "./io.ts";
 import { LEVELS, type Level, Output, parseLevel, wantsColour } from "./output.ts";
 
@@ -65,7 +52,42 @@ function wantsVersion(argv: readonly string[]): boolean {
 
 const USAGE = "Usage: vdirsyncer [OPTIONS] COMMAND [ARGS]...\nTry 'vdirsyncer --help' for help.\n\n";
 
-function parser(args: string[], io: CliIO, onHandler: (h: Handler) => void): Argv {
+/**
+ * The parser with every command. It and the commands are loaded here, not at the top of this module, so that
+ * `--version` loads nothing but this file; each command loads what its work needs when it runs.
+ */
+async function parser(args: string[], io: CliIO, onHandler: (h: Handler) => void): Promise<Argv> {
+  const [
+    { default: yargs },
+    { UsageError },
+    { checkCommand },
+    { completionCommand },
+    { daemonCommand },
+    { discoverCommand },
+    { metasyncCommand },
+    { pluginsCommand },
+    { repairCommand },
+    { showconfigCommand },
+    { statusCommand },
+    { syncCommand },
+    { trashCommand },
+    { undoCommand },
+  ] = await Promise.all([
+    import("yargs"),
+    import("./errors.ts"),
+    import("./commands/check.ts"),
+    import("./commands/completion.ts"),
+    import("./commands/daemon.ts"),
+    import("./commands/discover.ts"),
+    import("./commands/metasync.ts"),
+    import("./commands/plugins.ts"),
+    import("./commands/repair.ts"),
+    import("./commands/showconfig.ts"),
+    import("./commands/status.ts"),
+    import("./commands/sync.ts"),
+    import("./commands/trash.ts"),
+    import("./commands/undo.ts"),
+  ]);
   const run = (h: Handler) => onHandler(h);
   const commands: CommandModule[] = [
     discoverCommand(run),
@@ -118,17 +140,18 @@ function parser(args: string[], io: CliIO, onHandler: (h: Handler) => void): Arg
  * returns the exit code. Never calls `process.exit`.
  */
 export async function main(argv: readonly string[], io: Partial<CliIO> = {}): Promise<number> {
-  const env: CliIO = { ...processIO(), ...io };
   const args = splitShortValues(argv);
   if (wantsVersion(args)) {
-    env.stdout.write(`vdirsyncer, version ${VERSION}\n`);
+    // Before the streams are set up: the process's stdin costs a few milliseconds to create.
+    (io.stdout ?? process.stdout).write(`vdirsyncer, version ${VERSION}\n`);
     return 0;
   }
+  const env: CliIO = { ...processIO(), ...io };
   let handler: Handler | undefined;
   let parsed: Record<string, unknown>;
   let help: string;
   try {
-    const y = parser(args, env, (h) => {
+    const y = await parser(args, env, (h) => {
       handler = h;
     });
     [parsed, help] = await new Promise<[Record<string, unknown>, string]>((resolve, reject) => {
@@ -148,6 +171,10 @@ export async function main(argv: readonly string[], io: Partial<CliIO> = {}): Pr
     env.stdout.write(`${help}\n`);
     return 0;
   }
+  const [{ AppContext }, { reportError }] = await Promise.all([
+    import("./context.ts"),
+    import("./errors.ts"),
+  ]);
   const level = parseLevel(String(parsed.verbosity)) as Level;
   const out = new Output(env.stderr, level, {
     colour: wantsColour(env.stderr, env.env),
