@@ -85,6 +85,7 @@ if (runKills) {
 if (values.report) {
   const doc = await lib.writeReport({
     crashResults: values.out,
+    records: values.records,
     log: (line) => process.stderr.write(`${line}\n`),
   });
   process.stdout.write(`Wrote ${doc}\n`);
