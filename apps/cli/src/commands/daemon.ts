@@ -5,7 +5,6 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from "yargs";
 import type { AppContext } from "../context.ts";
 import { type DaemonTiming, DEFAULT_TIMING } from "../daemon/policy.ts";
-import { Daemon } from "../daemon/runner.ts";
 import { UsageError } from "../errors.ts";
 
 /** A number of seconds from a flag, as milliseconds. */
@@ -81,7 +80,11 @@ export function daemonCommand(run: (handler: (ctx: AppContext) => Promise<number
     handler: (argv: ArgumentsCamelCase) => {
       const timing = timingFrom(argv);
       const pairs = ((argv.pairs as string[] | undefined) ?? []).map(String);
-      run((ctx) => new Daemon(ctx, { pairs, timing }).run());
+      run(async (ctx) => {
+        // Loaded when the daemon starts, not for the command line's parsing or help.
+        const { Daemon } = await import("../daemon/runner.ts");
+        return new Daemon(ctx, { pairs, timing }).run();
+      });
     },
   };
 }
