@@ -11,6 +11,9 @@ import base from "../../tsup.base.ts";
  */
 export default defineConfig({
   ...(base as object),
+  // main.ts is an entry of its own so that the launcher (bin/vdirsyncer.js) loads the command without the
+  // library's other exports (the plugin resolver and its part of core).
+  entry: ["src/index.ts", "src/main.ts"],
   noExternal: [/^@vdirsyncer\/(?!storage-)/, "yargs"],
   splitting: true,
   // The workspace packages are bundled from their sources (their `source` export condition), not their dist.

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `vdirsyncer` command: runs the built CLI (dist/, made by `pnpm build`) with the process's streams.
+// The `vdirsyncer` command: runs the built CLI (dist/main.js, made by `pnpm build`) with the process's streams.
 // The version check comes first, before anything that needs Node 24 (node:sqlite) is loaded.
 const [major, minor] = process.versions.node.split(".").map(Number);
 if (major < 24 || (major === 24 && minor < 11)) {
@@ -13,5 +13,5 @@ if (major < 24 || (major === 24 && minor < 11)) {
 // and its DAV plugins (about 250 ms) on every later run, which matters for frequent cron runs.
 const { enableCompileCache } = await import("node:module");
 enableCompileCache?.();
-const { main } = await import("../dist/index.js");
+const { main } = await import("../dist/main.js");
 process.exitCode = await main(process.argv.slice(2));
