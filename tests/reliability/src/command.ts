@@ -54,6 +54,14 @@ export function buildIsCurrent(): boolean {
  * else the sources.
  */
 export function commandLine(): CommandLine {
+  // Chosen once per process: a build finishing (or starting) midway must not switch the command under test.
+  chosen ??= chooseCommandLine();
+  return chosen;
+}
+
+let chosen: CommandLine | undefined;
+
+function chooseCommandLine(): CommandLine {
   const forced = process.env.VDIRSYNCER_RELIABILITY_COMMAND;
   if (forced !== undefined && forced !== "") {
     const argv = /\.(m?js|ts)$/.test(forced) ? [process.execPath, forced] : [forced];

@@ -99,8 +99,16 @@ export async function runCrashHarness(options: HarnessOptions): Promise<HarnessR
         random,
       });
       try {
-        await kind.setup();
-        await kind.calibrate();
+        try {
+          await kind.setup();
+          await kind.calibrate();
+        } catch (error) {
+          // One kind that cannot be prepared (or does not converge unkilled) must not stop the others.
+          const first = String((error as Error).message ?? error).split("\n")[0] ?? "";
+          results.skipped.push(`${name} (setup failed: ${first.slice(0, 160)})`);
+          log(`${name}: setup failed: ${(error as Error).message}`);
+          continue;
+        }
         const summary = emptySummary(kind);
         log(
           `${kind.name}: run ${Math.round(kind.fullMs)} ms, killing within ${Math.round(kind.windowMs)} ms of its first line`,
@@ -147,7 +155,7 @@ export function crashTable(r: HarnessResults): string {
     `| kill during | kills | items lost | duplicated | left different | needed a human | runs leaving temp files |`,
     `|---|---:|---:|---:|---:|---|---:|`,
     ...rows,
-    ...r.skipped.map((s) => `| ${s} | not run (budget) | | | | | |`),
+    ...r.skipped.map((s) => `| ${s} | not run | | | | | |`),
     ...r.pending.map((s) => `| ${s} | not yet in the command (hook ready) | | | | | |`),
   ].join("\n");
 }
@@ -205,7 +213,8 @@ export function reliabilityTable(crash: HarnessResults | undefined, recs: Map<st
         .join("; "),
     );
   }
-  for (const s of crash?.skipped ?? []) row("crash", s, "not run (budget)", "", "", "", "", "");
+  for (const s of crash?.skipped ?? [])
+    row("crash", s, "not run (budget, or setup failed)", "", "", "", "", "");
   for (const p of crash?.pending ?? [])
     row("crash", p, "not in the command yet", "", "", "", "", "hook: add an Op in crash.ts");
   for (const r of recs.get("crash-ci") ?? []) {
