@@ -114,15 +114,89 @@ export class HttpStatusError extends Error {
   }
 }
 
-/** Removes the user name and password from a URL, for messages and logs. */
+/**
+ * Query parameters whose value is a secret (OAuth tokens, API keys, signed-URL signatures): their values are
+ * masked in messages and logs. Matched by whole name or by a part of it (`access_token`, `X-Amz-Signature`).
+ */
+const SECRET_PARAM =
+  /(^|[-_.])(token|access[-_]?token|refresh[-_]?token|id[-_]?token|key|api[-_]?key|apikey|secret|password|passwd|pass|pwd|auth|authorization|sig|signature|credential|credentials|code|session|sessionid)$/i;
+
+/** What a masked secret reads as in messages. */
+export const MASK = "***";
+
+/**
+ * A URL as messages and logs may show it: without user name and password, and with the values of secret-looking
+ * query parameters (`access_token`, `api_key`, `signature` …) masked. Also safe for text that is not a URL.
+ */
 export function redactUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return stripUserInfo(url);
+  }
+  u.username = "";
+  u.password = "";
+  if (u.search !== "") {
+    // Rebuilt by hand: URLSearchParams would re-encode the parameters that are not secret.
+    const parts = u.search
+      .slice(1)
+      .split("&")
+      .map((part) => {
+        const eq = part.indexOf("=");
+        if (eq < 0) return part;
+        let name = part.slice(0, eq);
+        try {
+          name = decodeURIComponent(name.replaceAll("+", " "));
+        } catch {
+          // an undecodable name is compared as written
+        }
+        return SECRET_PARAM.test(name) ? `${part.slice(0, eq)}=${MASK}` : part;
+      });
+    u.search = `?${parts.join("&")}`;
+  }
+  return u.toString();
+}
+
+/** `scheme://user:password@` (or `//user@`) without the user info, for text in which no URL parses. */
+function stripUserInfo(text: string): string {
+  return text.replace(/\/\/[^/@\s"'<>]*@/g, "//");
+}
+
+/**
+ * Text (an error message from a library, a server's answer) with every URL in it redacted as {@link redactUrl}
+ * does, and the user info of anything shaped like `scheme://user:password@` removed even where no URL parses.
+ */
+export function redactText(text: string): string {
+  const urls = text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, (match) => {
+    // Trailing sentence punctuation is not part of the URL.
+    const tail = /[.,;:!?)\]]+$/.exec(match)?.[0] ?? "";
+    const url = match.slice(0, match.length - tail.length);
+    const clean = redactUrl(url);
+    // new URL() adds a slash to a bare origin: text that needed no redaction stays as written.
+    return clean === url || clean === `${url}/` ? match : `${clean}${tail}`;
+  });
+  return stripUserInfo(urls);
+}
+
+/**
+ * The message for a URL that carries a user name or password: the URL it names is redacted, so the password is
+ * never printed. Such a URL cannot be sent (fetch refuses it), so it is refused before any request.
+ */
+export function userInfoInUrlMessage(url: string): string {
+  return (
+    `The url ${redactUrl(url)} is written with a user name or password in it ("user:password@host"), which is ` +
+    "never sent: remove them from `url` and set the `username` and `password` options instead."
+  );
+}
+
+/** Whether `url` carries a user name or password (`https://user:secret@host/`). */
+export function hasUserInfo(url: string): boolean {
   try {
     const u = new URL(url);
-    u.username = "";
-    u.password = "";
-    return u.toString();
+    return u.username !== "" || u.password !== "";
   } catch {
-    return url.replace(/\/\/[^/@]*@/, "//");
+    return /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(url);
   }
 }
 

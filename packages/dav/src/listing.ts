@@ -43,7 +43,7 @@ export function listedRefs(t: CollectionTransport, responses: PropResponse[], se
   const out: ItemRef[] = [];
   for (const r of responses) {
     if (seen.has(r.href)) {
-      t.log.debug(`Skipping duplicate href ${r.href}.`);
+      t.log.debug(`Skipping duplicate href ${redactUrl(r.href)}.`);
       continue;
     }
     seen.add(r.href);
@@ -51,7 +51,7 @@ export function listedRefs(t: CollectionTransport, responses: PropResponse[], se
     if (hasResourceType(r.props, NS.DAV, "collection")) continue;
     const etag = propText(r.props, NS.DAV, "getetag");
     if (!etag) {
-      t.log.warn(`Skipping ${r.href}: the server sent no etag for it.`);
+      t.log.warn(`Skipping ${redactUrl(r.href)}: the server sent no etag for it.`);
       continue;
     }
     if (!t.contentTypeMatches(propText(r.props, NS.DAV, "getcontenttype"))) continue;
@@ -227,7 +227,7 @@ export async function syncCollection(
       if (!t.contentTypeMatches(propText(r.props, NS.DAV, "getcontenttype"))) continue;
       const etag = propText(r.props, NS.DAV, "getetag");
       if (!etag) {
-        t.log.warn(`Skipping ${r.href}: the server sent no etag for it.`);
+        t.log.warn(`Skipping ${redactUrl(r.href)}: the server sent no etag for it.`);
         continue;
       }
       removed.delete(r.href);

@@ -127,11 +127,11 @@ async function multiget(t: CollectionTransport, batch: string[]): Promise<Result
   const [dataNs, dataName] = t.dataProp();
   for (const r of propResponses(root, res.url)) {
     if (!requested.has(r.href)) {
-      t.log.warn(`Server sent unsolicited item: ${r.href}`);
+      t.log.warn(`Server sent unsolicited item: ${redactUrl(r.href)}`);
       continue;
     }
     if (done.has(r.href)) {
-      t.log.warn(`Server sent item twice: ${r.href}`);
+      t.log.warn(`Server sent item twice: ${redactUrl(r.href)}`);
       continue;
     }
     if (r.status !== undefined && r.status >= 400) continue; // reported as missing below

@@ -8,6 +8,7 @@ import { expandPath, pyRepr } from "@vdirsyncer/core/compat";
 import { z } from "zod";
 import pkg from "../package.json" with { type: "json" };
 import type { DavSessionOptions } from "./api.ts";
+import { hasUserInfo, userInfoInUrlMessage } from "./http-errors.ts";
 
 /** The `User-Agent` sent when `useragent` is not set; the `vdirsyncer/` prefix is what servers and tests know. */
 export const DEFAULT_USERAGENT = `vdirsyncer/${pkg.version}`;
@@ -62,7 +63,10 @@ export interface SessionOptions {
  */
 export function checkSessionOptions(value: Record<string, unknown>, ctx: z.RefinementCtx): void {
   const problem = (message: string) => ctx.addIssue({ code: "custom", message, path: [] });
-  const { auth, username, password, verify, verify_fingerprint: fingerprint, auth_cert: cert } = value;
+  const { url, auth, username, password, verify, verify_fingerprint: fingerprint, auth_cert: cert } = value;
+
+  // fetch refuses a URL with credentials, and error messages would print it: refused here, once, redacted.
+  if (typeof url === "string" && hasUserInfo(url)) problem(userInfoInUrlMessage(url));
 
   // prepare_auth: the method is only looked at when both credentials are non-empty.
   if (auth !== undefined && auth !== null && typeof auth !== "string") {

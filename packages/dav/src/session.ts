@@ -5,12 +5,15 @@ import { makeAgent } from "./connection.ts";
 import { DigestAuth, parseDigestChallenge } from "./digest.ts";
 import {
   type ErrorInterpretation,
+  hasUserInfo,
   isUsageLimited,
+  redactText,
   redactUrl,
   TIMEOUT_HINT,
   TLS_FAILURES,
   UNREACHABLE_HINT,
   UnansweredError,
+  userInfoInUrlMessage,
 } from "./http-errors.ts";
 import { needsDavClasses, type ObservedServer, observedServer } from "./profiles.ts";
 import { errorCode, NOT_SENT, parseRetryAfter, SAFE_METHODS, Semaphore, sleep } from "./retry.ts";
@@ -117,6 +120,8 @@ export class HttpSession implements DavSession {
     this.#retryBaseMs = options.retryBaseMs ?? 1000;
     this.#retryMaxMs = options.retryMaxMs ?? 10_000;
     this.#retryAfterCapMs = options.retryAfterCapMs ?? 60_000;
+    // Hosts that skip the option check get the same refusal; fetch would refuse every request, and retry.
+    if (hasUserInfo(options.url)) throw new UserError(userInfoInUrlMessage(options.url));
     const haveCredentials = Boolean(options.username) && Boolean(options.password);
     if (options.auth && !haveCredentials) {
       throw new UserError(`You need to specify username and password for ${options.auth} authentication.`);
@@ -158,7 +163,7 @@ export class HttpSession implements DavSession {
       this.#probe ??= this.request({ method: "OPTIONS", url: this.url, maxAttempts: 1, ...scope }).then(
         () => undefined,
         (error: unknown) =>
-          this.log.debug(`OPTIONS ${redactUrl(this.url)} failed: ${(error as Error).message}`),
+          this.log.debug(`OPTIONS ${redactUrl(this.url)} failed: ${redactText((error as Error).message)}`),
       );
       await this.#probe;
     }
@@ -196,6 +201,8 @@ export class HttpSession implements DavSession {
   async request(req: DavRequest): Promise<DavResponse> {
     const method = req.method.toUpperCase();
     const url = this.resolve(req.url);
+    // An href or cached url with credentials: fetch refuses it on every attempt, and would print it.
+    if (hasUserInfo(url)) throw new UserError(userInfoInUrlMessage(url));
     const safe = SAFE_METHODS.has(method);
     const stats = req.stats ?? this.#stats;
     const signal = combine(this.#options.signal, req.signal);
@@ -389,6 +396,7 @@ function describeFailure(error: unknown): string {
         ? error.cause.message
         : error.message
       : String(error);
-  // Credentials never appear here: undici messages name hosts and codes, not headers.
-  return code ? `${message} (${code})` : message;
+  // undici names the URL in some messages (one with credentials, for one): redacted like every URL we print.
+  const safe = redactText(message);
+  return code ? `${safe} (${code})` : safe;
 }

@@ -12,7 +12,7 @@ import {
   WrongEtagError,
 } from "@vdirsyncer/core";
 import tsdav from "tsdav";
-import { redactUrl, statusError } from "./http-errors.ts";
+import { redactText, redactUrl, statusError } from "./http-errors.ts";
 import { propResponses, propText } from "./multistatus.ts";
 import { type DavResponse, readResponse } from "./session.ts";
 import type { CollectionTransport } from "./transport.ts";
@@ -131,14 +131,16 @@ async function etagOf(t: CollectionTransport, href: string): Promise<string | un
   try {
     return (await probe(t, href)).etag;
   } catch (error) {
-    t.log.debug(`Could not read the etag of ${href} after PUT: ${(error as Error).message}`);
+    t.log.debug(
+      `Could not read the etag of ${redactUrl(href)} after PUT: ${redactText((error as Error).message)}`,
+    );
     return undefined;
   }
 }
 
 /** DELETE through tsdav with `If-Match` (without it only when no etag is known, with a warning). */
 export async function deleteItem(t: CollectionTransport, href: string, etag: string): Promise<void> {
-  if (!etag) t.log.warn(`Deleting ${href} without If-Match: no etag is known for it.`);
+  if (!etag) t.log.warn(`Deleting ${redactUrl(href)} without If-Match: no etag is known for it.`);
   const url = t.abs(href);
   // tsdav's deleteObject drops If-Match for an empty etag itself; passing none keeps that explicit.
   const res = await readResponse(

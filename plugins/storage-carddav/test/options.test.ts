@@ -48,4 +48,13 @@ describe("carddav options", () => {
     const r = await validate({ url: URL, use_vcard_4: "yes" });
     expect(r.issues?.map((i) => i.path)).toEqual([["use_vcard_4"]]);
   });
+
+  it("refuses a url with a user name and password in it, without printing them", async () => {
+    const r = await validate({ url: "https://alice:Secr3t@dav.example.com/dav/" });
+    expect(r.issues?.map((i) => i.message)).toEqual([
+      'The url https://dav.example.com/dav/ is written with a user name or password in it ("user:password@host"), ' +
+        "which is never sent: remove them from `url` and set the `username` and `password` options instead.",
+    ]);
+    expect(JSON.stringify(r.issues)).not.toMatch(/Secr3t|alice/);
+  });
 });
