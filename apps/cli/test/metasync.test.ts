@@ -112,4 +112,44 @@ password.fetch = ["command", "echo", "secret"]
     });
     expect(r.stdout).toContain('{\n  "storages": [\n    {\n      "type": "filesystem",\n');
   });
+
+  test("masks passwords, tokens and URL credentials, and keeps everything else as written", async () => {
+    const w = world();
+    w.writeConfig(`${general(w.root)}
+[storage dav]
+type = "caldav"
+url = "https://alice:hunter2%40x@dav.example.org/cal/"
+username = "alice"
+password = "hunter2@x"
+read_only = true
+
+[storage g]
+type = "google_calendar"
+token_file = "{root}/token"
+client_id = "id.apps"
+client_secret = "s3cret-client"
+`);
+    const r = await w.run(["showconfig"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toMatch(/hunter2|s3cret-client/);
+    expect(JSON.parse(r.stdout)).toEqual({
+      storages: [
+        {
+          type: "caldav",
+          url: "https://********@dav.example.org/cal/",
+          username: "alice",
+          password: "********",
+          read_only: true,
+          instance_name: "dav",
+        },
+        {
+          type: "google_calendar",
+          token_file: `${w.root}/token`,
+          client_id: "id.apps",
+          client_secret: "********",
+          instance_name: "g",
+        },
+      ],
+    });
+  });
 });

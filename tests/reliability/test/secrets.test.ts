@@ -186,8 +186,7 @@ test("status files are private (0600)", () => {
   expect(found.loose).toEqual([]);
 });
 
-// KNOWN DEFECT (reported): `showconfig` prints the storages' options as they are, passwords and URL
-// credentials included. Remove `.fails` when it masks them.
-test.fails("showconfig prints no secret", () => {
+// showconfig masks the values of secret keys and the userinfo of URLs.
+test("showconfig prints no secret", () => {
   expect(found.leaks.filter((l) => l.run === "showconfig").map(show)).toEqual([]);
 });
