@@ -11,7 +11,7 @@
  * `.json`: stable, short enough to type, and the same for sidecars of the first format.
  */
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, rmdirSync, statSync, unlinkSync } from "node:fs";
+import { readdirSync, readFileSync, rmdirSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { Item } from "@vdirsyncer/core";
@@ -191,12 +191,90 @@ export async function makeDirs(dir: string): Promise<void> {
 
 let sequence = 0;
 
+/** A batch being written: `.tmp-<pid>-<n>`, as `keep()` names it. */
+const TEMP_BATCH = /^\.tmp-(\d+)-\d+$/;
+/** What `keep()` writes into a batch. */
+const BATCH_FILE = /^\d+\.(ics|vcf|json)$/;
+/** The kernel's clock ticks per second in `/proc` (USER_HZ: 100 on every Linux architecture we run on). */
+const USER_HZ = 100;
+/** Slack when comparing a process's start with a folder's time (boot time is counted in whole seconds). */
+const START_SLACK_MS = 2_000;
+
+/** When process `pid` of this host started (ms since the epoch), from `/proc`; undefined off Linux or when gone. */
+function processStartMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name (field 2) may hold spaces and parentheses: the fields after it start after the last ")".
+    const ticks = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
+    const btime = Number(/^btime (\d+)$/m.exec(readFileSync("/proc/stat", "utf8"))?.[1]);
+    if (!Number.isFinite(ticks) || !Number.isFinite(btime)) return undefined;
+    return btime * 1000 + (ticks / USER_HZ) * 1000;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * True when the process that created a temporary batch folder (named after its pid, last changed at
+ * `changedMs`, its mtime: its creator started before that) is certainly gone: no process of this host has that pid, or the one that has it started after
+ * the folder was last written (the pid was reused).
+ */
+function creatorIsGone(pid: number, changedMs: number): boolean {
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    // EPERM: alive, someone else's.
+    return (err as NodeJS.ErrnoException).code === "ESRCH";
+  }
+  const started = processStartMs(pid);
+  return started !== undefined && started > changedMs + START_SLACK_MS;
+}
+
+/**
+ * Removes the temporary batch folders (`.tmp-<pid>-<n>`) that a killed `keep()` left in `base`, when they are
+ * provably ours and dead: the name is ours, they hold nothing but item files and sidecars, and their creator is
+ * gone (see {@link creatorIsGone}). A batch that never got renamed into place was never relied on (the engine
+ * overwrites or deletes an item only once its batch is durable), so nothing is lost. Anything else is left
+ * alone; failures are ignored (the next write tries again). Returns the folders removed.
+ */
+export function removeDeadTempBatches(base: string): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(base);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const m = TEMP_BATCH.exec(name);
+    if (!m) continue;
+    const dir = join(base, name);
+    try {
+      const st = statSync(dir);
+      if (!st.isDirectory()) continue;
+      const inside = readdirSync(dir, { withFileTypes: true });
+      if (!inside.every((d) => d.isFile() && BATCH_FILE.test(d.name))) continue;
+      if (!creatorIsGone(Number(m[1]), st.mtimeMs)) continue;
+      rmSync(dir, { recursive: true, force: true });
+      removed.push(dir);
+    } catch {
+      // Gone meanwhile, or not ours to read: leave it.
+    }
+  }
+  return removed;
+}
+
+/** The trash folders this process has already cleared of dead temporary batches. */
+const cleared = new Set<string>();
+
 /**
  * The trash of one (pair, collection) under `<statusPath>/.trash/`.
  *
  * `keep(entries)` writes the batch to a hidden temporary directory, fsyncs each file and the directory, then
  * renames it into place and fsyncs the parent once: a batch is there entirely or not at all, and durable when
- * the promise resolves.
+ * the promise resolves. The first `keep()` of a process in a collection's trash also removes the temporary
+ * folders that killed runs left there ({@link removeDeadTempBatches}).
  */
 export function createDiskTrash(
   statusPath: string,
@@ -211,6 +289,10 @@ export function createDiskTrash(
     async keep(entries: readonly TrashEntry[]): Promise<void> {
       if (entries.length === 0) return;
       await makeDirs(base);
+      if (!cleared.has(base)) {
+        cleared.add(base);
+        removeDeadTempBatches(base);
+      }
       const time = (options.now?.() ?? new Date()).toISOString();
       const tmp = join(base, `.tmp-${process.pid}-${sequence++}`);
       await mkdir(tmp, { mode: STATUS_DIR_MODE });

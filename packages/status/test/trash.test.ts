@@ -1,4 +1,6 @@
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { TrashEntry } from "@vdirsyncer/core/engine";
 import { describe, expect, it } from "vitest";
@@ -7,6 +9,7 @@ import {
   findTrashEntries,
   listTrash,
   readTrashItem,
+  removeDeadTempBatches,
   removeTrashEntries,
 } from "../src/trash.ts";
 import { tempDir } from "./helpers.ts";
@@ -181,5 +184,84 @@ describe("createDiskTrash", () => {
     removeTrashEntries(listed.filter((e) => e.run === "R1"));
     expect(listTrash(status).map((e) => e.ident)).toEqual(["v1"]);
     expect(readdirSync(join(status, ".trash", "p", "c"))).toEqual(["2024-01-01T00-00-00.000Z-0"]);
+  });
+});
+
+describe("temporary batches left by killed runs", () => {
+  /** Starts a real process that creates `.tmp-<its pid>-0` with one item file in `base`, then waits. */
+  async function writer(base: string): Promise<ChildProcess> {
+    const child = spawn(
+      process.execPath,
+      [
+        "-e",
+        `const fs = require("node:fs"), path = require("node:path");
+const dir = path.join(${JSON.stringify(base)}, ".tmp-" + process.pid + "-0");
+fs.mkdirSync(dir, { recursive: true });
+fs.writeFileSync(path.join(dir, "0.ics"), "BEGIN:VCALENDAR\\r\\nEND:VCALENDAR\\r\\n");
+process.stdout.write("ready\\n");
+setInterval(() => {}, 1000);`,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    await once(child.stdout as NodeJS.ReadableStream, "data");
+    return child;
+  }
+
+  it("the next keep removes a killed run's folder, and nothing else", async () => {
+    const status = tempDir();
+    const base = join(status, ".trash", "p", "c");
+    mkdirSync(base, { recursive: true });
+    const killed = await writer(base);
+    killed.kill("SIGKILL");
+    await once(killed, "exit");
+    const alive = await writer(base);
+    try {
+      // A live writer's pid, reused by a process that started after the folder was last written.
+      const reused = await writer(base);
+      const old = new Date(Date.now() - 3_600_000);
+      const reusedDir = join(base, `.tmp-${reused.pid}-0`);
+      utimesSync(reusedDir, old, old);
+      try {
+        // Not ours: a folder with something we never write, a name we never use, a file named like a batch.
+        mkdirSync(join(base, `.tmp-${killed.pid}-1`, "sub"), { recursive: true });
+        mkdirSync(join(base, ".tmp-notapid-0"));
+        writeFileSync(join(base, `.tmp-${killed.pid}-2`), "a file");
+        await createDiskTrash(status, "p", "c").keep([entry({})]);
+        const left = readdirSync(base).sort();
+        expect(left).not.toContain(`.tmp-${killed.pid}-0`);
+        expect(left).not.toContain(`.tmp-${reused.pid}-0`);
+        expect(left).toEqual(
+          expect.arrayContaining([
+            `.tmp-${alive.pid}-0`,
+            `.tmp-${killed.pid}-1`,
+            `.tmp-${killed.pid}-2`,
+            ".tmp-notapid-0",
+          ]),
+        );
+        expect(readdirSync(join(base, `.tmp-${alive.pid}-0`))).toEqual(["0.ics"]);
+        // The new batch is there and lists.
+        expect(listTrash(status).map((e) => e.uid)).toEqual(["i"]);
+      } finally {
+        reused.kill("SIGKILL");
+      }
+    } finally {
+      alive.kill("SIGKILL");
+    }
+  });
+
+  it("removeDeadTempBatches leaves the folder of a live process that wrote it", async () => {
+    const status = tempDir();
+    const base = join(status, ".trash", "p", "c");
+    mkdirSync(base, { recursive: true });
+    const alive = await writer(base);
+    try {
+      expect(removeDeadTempBatches(base)).toEqual([]);
+      expect(readdirSync(base)).toEqual([`.tmp-${alive.pid}-0`]);
+    } finally {
+      alive.kill("SIGKILL");
+    }
+    await once(alive, "exit");
+    expect(removeDeadTempBatches(base)).toEqual([join(base, `.tmp-${alive.pid}-0`)]);
+    expect(readdirSync(base)).toEqual([]);
   });
 });
