@@ -70,6 +70,7 @@ password.fetch = ["command", "printf", "%s", "${acc.password}"]
     deletes: 0,
     conflicts: 0,
     errors: 0,
+    stats: expect.objectContaining({ requests: expect.any(Number), itemsWritten: 0, itemsDeleted: 0 }),
   });
   const listed = lines.map((l) => JSON.parse(l)).filter((e) => e.event === "listed" && e.side === "b");
   // Radicale lists by one query when its ctag changed (our own writes did); nothing needs fetching.

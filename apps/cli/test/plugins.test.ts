@@ -113,7 +113,7 @@ describe("plugin resolution", () => {
     const r = await w.run(["discover"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
-      `critical: Unknown storage type "nothere" in [storage bar] of ${w.config}, line 14.\n`,
+      `critical: Unknown storage type "nothere" in [storage bar] of ${w.config}, line 15.\n`,
     );
     expect(r.stderr).toMatch(/critical: {3}- Installed storages: .*filesystem/);
     expect(r.stderr).not.toContain("npm install");
