@@ -12,10 +12,12 @@ import {
 } from "@vdirsyncer/core";
 import { redactUrl, statusError } from "./http-errors.ts";
 import {
+  failedPropError,
   findProp,
   hasResourceType,
   type PropResponse,
   parseMultistatus,
+  propFailure,
   propResponses,
   propText,
 } from "./multistatus.ts";
@@ -38,10 +40,26 @@ export function isFiltered(t: CollectionTransport): boolean {
   return (t.opts.itemTypes?.length ?? 0) > 0 || t.opts.timeRange !== undefined;
 }
 
+/**
+ * Throws when the server failed (a non-2xx, non-404 propstat) to give the etag of a member of the listing: such
+ * an item must not look deleted, so the whole listing fails, naming the href and the status.
+ */
+function checkListed(method: string, url: string, r: PropResponse): void {
+  const code = propFailure(r, NS.DAV, "getetag");
+  if (code !== undefined) throw failedPropError(method, url, r, "getetag", code);
+}
+
 /** Applies vdirsyncer's listing filter to the responses of a PROPFIND/REPORT. */
-export function listedRefs(t: CollectionTransport, responses: PropResponse[], seen: Set<string>): ItemRef[] {
+export function listedRefs(
+  t: CollectionTransport,
+  responses: PropResponse[],
+  seen: Set<string>,
+  method = "PROPFIND",
+): ItemRef[] {
   const out: ItemRef[] = [];
+  const own = t.normalize(t.url);
   for (const r of responses) {
+    if (r.href !== own) checkListed(method, t.url, r);
     if (seen.has(r.href)) {
       t.log.debug(`Skipping duplicate href ${redactUrl(r.href)}.`);
       continue;
@@ -80,7 +98,7 @@ export async function* filteredListing(t: CollectionTransport, seen: Set<string>
       el(NS.CALDAV, "filter", el(NS.CALDAV, "comp-filter", { name: "VCALENDAR" }, inner)),
     );
     const { res, root } = await t.multistatus("REPORT", t.url, body, { depth: "1" });
-    yield* listedRefs(t, propResponses(root, res.url), seen);
+    yield* listedRefs(t, propResponses(root, res.url), seen, "REPORT");
   }
 }
 
@@ -115,7 +133,7 @@ export async function queryWithData(t: CollectionTransport): Promise<ListedWithD
   const seen = new Set<string>();
   const out: ListedWithData[] = [];
   for (const r of propResponses(root, res.url)) {
-    for (const ref of listedRefs(t, [r], seen)) {
+    for (const ref of listedRefs(t, [r], seen, "REPORT")) {
       out.push({ ref, text: findProp(r.props, dataNs, dataName)?.text || undefined });
     }
   }
@@ -127,6 +145,8 @@ export async function syncTokenProperty(t: CollectionTransport): Promise<string 
   const body = el(NS.DAV, "propfind", el(NS.DAV, "prop", el(NS.DAV, "sync-token")));
   const { res, root } = await t.multistatus("PROPFIND", t.url, body, { depth: "0" });
   const self = propResponses(root, res.url)[0];
+  const code = self ? propFailure(self, NS.DAV, "sync-token") : undefined;
+  if (self && code !== undefined) throw failedPropError("PROPFIND", t.url, self, "sync-token", code);
   return self ? propText(self.props, NS.DAV, "sync-token") : undefined;
 }
 
@@ -223,6 +243,7 @@ export async function syncCollection(
         removed.add(r.href);
         continue;
       }
+      checkListed("REPORT", t.url, r);
       if (hasResourceType(r.props, NS.DAV, "collection")) continue;
       if (!t.contentTypeMatches(propText(r.props, NS.DAV, "getcontenttype"))) continue;
       const etag = propText(r.props, NS.DAV, "getetag");

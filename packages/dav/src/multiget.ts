@@ -13,7 +13,7 @@ import {
 } from "@vdirsyncer/core";
 import { HttpStatusError, redactUrl } from "./http-errors.ts";
 import { queryWithData } from "./listing.ts";
-import { findProp, propResponses, propText } from "./multistatus.ts";
+import { failedPropError, findProp, propFailure, propResponses, propText } from "./multistatus.ts";
 import type { CollectionTransport } from "./transport.ts";
 import { el, NS } from "./xml.ts";
 
@@ -134,11 +134,30 @@ async function multiget(t: CollectionTransport, batch: string[]): Promise<Result
       t.log.warn(`Server sent item twice: ${redactUrl(r.href)}`);
       continue;
     }
-    if (r.status !== undefined && r.status >= 400) continue; // reported as missing below
-    const etag = propText(r.props, NS.DAV, "getetag");
-    const data = findProp(r.props, dataNs, dataName);
+    if (r.status === 404) continue; // reported as missing below
     done.add(r.href);
     const context = { href: r.href, location: redactUrl(t.url) };
+    if (r.status !== undefined && (r.status < 200 || r.status >= 300)) {
+      out.push({
+        href: r.href,
+        error: new InvalidResponseError(
+          `REPORT ${redactUrl(t.url)} answered ${r.status} for ${redactUrl(r.href)}.`,
+          { context },
+        ),
+      });
+      continue;
+    }
+    // A property the server failed to give (a 500 propstat, say) is an error for that href, never "missing".
+    const failedName = [
+      ["getetag", propFailure(r, NS.DAV, "getetag")],
+      [dataName, propFailure(r, dataNs, dataName)],
+    ].find(([, code]) => code !== undefined) as [string, number] | undefined;
+    if (failedName !== undefined) {
+      out.push({ href: r.href, error: failedPropError("REPORT", t.url, r, failedName[0], failedName[1]) });
+      continue;
+    }
+    const etag = propText(r.props, NS.DAV, "getetag");
+    const data = findProp(r.props, dataNs, dataName);
     if (!data || (data.text === "" && data.children.length === 0)) {
       out.push({
         href: r.href,

@@ -3,7 +3,11 @@ import { normalizeHref } from "./href.ts";
 import { redactUrl } from "./http-errors.ts";
 import { child, children, cleanControlChars, descendants, NS, parseXml, type XmlElement } from "./xml.ts";
 
-/** One `DAV:response` of a multistatus, with every `propstat/prop` merged (vdirsyncer merges 404 ones too). */
+/**
+ * One `DAV:response` of a multistatus, with the `propstat/prop` children merged: those of 2xx propstats, of
+ * propstats without a status and of 404 ones (vdirsyncer merges those too; they are empty). A property whose
+ * propstat says anything else (403, 424, 500, …) is not in `props` but in `failed`, with that status.
+ */
 export interface PropResponse {
   /** As sent by the server. */
   rawHref: string;
@@ -11,8 +15,10 @@ export interface PropResponse {
   href: string;
   /** The response-level `DAV:status` code (sync-collection removals, multiget 404s), if any. */
   status: number | undefined;
-  /** The children of every `propstat/prop`, in document order. */
+  /** The children of every usable `propstat/prop`, in document order. */
   props: XmlElement[];
+  /** Properties the server failed to give, `{namespace}name` → the propstat's status code. */
+  failed: Map<string, number>;
   /** The whole response element, for error conditions. */
   element: XmlElement;
 }
@@ -64,18 +70,53 @@ export function propResponses(root: XmlElement, base: string): PropResponse[] {
     const rawHref = child(response, NS.DAV, "href")?.text.trim();
     if (!rawHref) continue;
     const props: XmlElement[] = [];
+    const failed = new Map<string, number>();
     for (const propstat of children(response, NS.DAV, "propstat")) {
-      for (const prop of children(propstat, NS.DAV, "prop")) props.push(...prop.children);
+      const code = statusCode(child(propstat, NS.DAV, "status")?.text);
+      const usable = code === undefined || (code >= 200 && code < 300) || code === 404;
+      for (const prop of children(propstat, NS.DAV, "prop")) {
+        if (usable) props.push(...prop.children);
+        else for (const p of prop.children) failed.set(`{${p.ns}}${p.name}`, code);
+      }
     }
     out.push({
       rawHref,
       href: normalizeHref(base, rawHref),
       status: statusCode(child(response, NS.DAV, "status")?.text),
       props,
+      failed,
       element: response,
     });
   }
   return out;
+}
+
+/**
+ * The status code with which the server failed to give a property of `r` (a propstat that is neither 2xx nor
+ * 404), when it gave no usable copy of it; `undefined` when it did not fail.
+ */
+export function propFailure(r: PropResponse, ns: string, name: string): number | undefined {
+  const code = r.failed.get(`{${ns}}${name}`);
+  if (code === undefined || findProp(r.props, ns, name) !== undefined) return undefined;
+  return code;
+}
+
+/**
+ * The error for a response whose needed property failed: names the request, the collection, the href and the
+ * status. A listing throws it (an item the server failed to describe must not look deleted); a read reports
+ * it for that href.
+ */
+export function failedPropError(
+  method: string,
+  url: string,
+  r: PropResponse,
+  name: string,
+  code: number,
+): InvalidResponseError {
+  return new InvalidResponseError(
+    `${method} ${redactUrl(url)} answered ${code} for the ${name} of ${redactUrl(r.href)} (a 207 multistatus whose propstat failed).`,
+    { context: { href: r.href, location: redactUrl(url) } },
+  );
 }
 
 /** The first property with that name whose text is not blank, else the first one. */
