@@ -8,3 +8,4 @@ export * from "./item/component.ts";
 export * from "./item/item.ts";
 export * from "./storage/contract.ts";
 export * from "./storage/define.ts";
+export * from "./storage/watch-folder.ts";

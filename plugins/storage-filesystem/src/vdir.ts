@@ -18,6 +18,7 @@ import {
   type WritableCollection,
   type Written,
   WrongEtagError,
+  watchFolder,
 } from "@vdirsyncer/core";
 import { codeOf, replaceFile, syncDir, TargetExistsError, writeNewFile } from "./atomic.ts";
 import { type Codec, resolveCodec } from "./codec.ts";
@@ -28,7 +29,6 @@ import { isTempName, removeLeftovers } from "./leftovers.ts";
 import { readMeta, writeMeta } from "./meta.ts";
 import { hrefForIdent, isPlainFileName, randomHref } from "./names.ts";
 import type { FilesystemOptions } from "./options.ts";
-import { watchFolder } from "./watch.ts";
 
 export { etagOf } from "./files.ts";
 

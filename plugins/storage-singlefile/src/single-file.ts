@@ -16,10 +16,10 @@ import {
   type WritableCollection,
   type Written,
   WrongEtagError,
+  watchFolder,
 } from "@vdirsyncer/core";
 import { type Codec, findUndecodableLine } from "./codec.ts";
 import { type FileVersion, readSnapshot, stampOf, writeFileAtomic } from "./file-io.ts";
-import { watchFolder } from "./watch.ts";
 
 /** One item of the index. `etag` is the item's content hash, as in vdirsyncer (status-format.md). */
 interface Entry {

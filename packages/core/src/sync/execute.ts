@@ -1,6 +1,6 @@
-import { InvalidItemError, isVdirsyncerError, VdirsyncerError } from "../errors.ts";
+import { isVdirsyncerError, VdirsyncerError } from "../errors.ts";
 import type { Item } from "../item/item.ts";
-import type { CollectionStatus, Side, StatusRow, Trash, TrashEntry, WriteIntent } from "../status.ts";
+import type { CollectionStatus, Side, StatusRow, Trash, WriteIntent } from "../status.ts";
 import type { Logger, ReadableCollection, WritableCollection } from "../storage/contract.ts";
 import type { ConflictResolver } from "./conflict.ts";
 import { PartialSyncError, SyncConflictError } from "./errors.ts";

@@ -1,6 +1,7 @@
 /**
- * Watching the folder of the file for changes made by other programs: one `fs.watch` on the folder, filtered by the
- * file's name and debounced, plus one on its parent that notices the folder itself being replaced or removed.
+ * Watching a folder for changes made by other programs, for storages that keep collections in files and implement
+ * `watch()`: one `fs.watch` on the folder (no recursion: a vdir is flat, a single file filters by its name),
+ * debounced, plus one on its parent that notices the folder itself being replaced or removed.
  */
 import { type FSWatcher, statSync, watch } from "node:fs";
 import { stat } from "node:fs/promises";
