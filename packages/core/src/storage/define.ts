@@ -1,4 +1,9 @@
-import { API_VERSION, type Capabilities, type StorageDeclaration, type StorageDefinition } from "./contract.ts";
+import {
+  API_VERSION,
+  type Capabilities,
+  type StorageDeclaration,
+  type StorageDefinition,
+} from "./contract.ts";
 
 const TYPE_PATTERN = /^[a-z][a-z0-9_]*$/;
 
