@@ -34,8 +34,8 @@ import { runPool } from "../pool.ts";
 import { Progress } from "../progress.ts";
 import { Tally } from "../stats.ts";
 import { openCollection } from "../storages.ts";
+import { retainAfterSync, syncJournal } from "../sync-journal.ts";
 import { selectTargets, statusNameOf } from "../targets.ts";
-import { retainAfterSync, syncJournal } from "./trash.ts";
 
 /** How many collections sync at once. */
 export const SYNC_CONCURRENCY = 4;

@@ -9,7 +9,6 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from "yargs";
 import { statusPath } from "../collections.ts";
 import type { AppContext } from "../context.ts";
 import { reportError } from "../errors.ts";
-import { selectTargets, statusNameOf } from "../targets.ts";
 import {
   agreeToReplace,
   applyPutBack,
@@ -17,7 +16,8 @@ import {
   type PutBack,
   type PutBackGroup,
   preparePutBack,
-} from "./trash.ts";
+} from "../put-back.ts";
+import { selectTargets, statusNameOf } from "../targets.ts";
 
 /** The versions to put back to undo `run`, and what the run left in their place. */
 function putBacksOf(ctx: AppContext, root: string, run: JournalRun): { wanted: PutBack[]; missing: number } {
