@@ -8,32 +8,35 @@
  * One "generation" is one reading of the config and the discovery caches: its own {@link AppContext} (hosted
  * storages, watchers), replaced on SIGHUP or when `vdirsyncer discover` rewrote a pair's cache.
  */
-import { statSync } from "node:fs";
-import { Readable } from "node:stream";
 import { isVdirsyncerError } from "@vdirsyncer/core/engine";
 import {
   applyRetention,
   DEFAULT_RETENTION,
-  discoveryCachePath,
   lockPair,
   type PairLock,
   STATUS_LOCKED,
 } from "@vdirsyncer/status";
-import {
-  cachedCollections,
-  type PairCollection,
-  type ResolvedPair,
-  resolvePair,
-  statusPath,
-} from "../collections.ts";
+import { cachedCollections, resolvePair, statusPath } from "../collections.ts";
 import { SYNC_CONCURRENCY } from "../commands/sync.ts";
-import { AppContext } from "../context.ts";
+import type { AppContext } from "../context.ts";
 import { hintFor, reportError } from "../errors.ts";
 import { runPool } from "../pool.ts";
 import { Tally } from "../stats.ts";
 import { openCollection } from "../storages.ts";
 import { statusNameOf } from "../targets.ts";
 import { isStop, syncOnce } from "./cycle.ts";
+import {
+  type Carried,
+  cacheStamp,
+  childContext,
+  collectionStates,
+  discoverCollections,
+  disposeGeneration,
+  type Generation,
+  messageOf,
+  seconds,
+  type Task,
+} from "./generation.ts";
 import {
   backoffDelay,
   type DaemonTiming,
@@ -44,13 +47,7 @@ import {
   retryAfterOf,
   wallClockJumped,
 } from "./policy.ts";
-import {
-  DAEMON_STATE_FORMAT,
-  type DaemonCollectionState,
-  type DaemonState,
-  lockDaemon,
-  writeDaemonState,
-} from "./state.ts";
+import { DAEMON_STATE_FORMAT, type DaemonState, lockDaemon, writeDaemonState } from "./state.ts";
 import { assertUnattended } from "./unattended.ts";
 
 /** The clocks the daemon reads: monotonic for timers, wall for the state file and suspend detection. */
@@ -90,61 +87,6 @@ const JUMP_SLACK_MS = 60_000;
 const LOCKED_RETRY_MS = 5_000;
 /** The trash is pruned at most this often. */
 const RETAIN_EVERY_MS = 3_600_000;
-
-/** One collection under the daemon's care. */
-interface Task {
-  key: string;
-  pair: string;
-  resolved: ResolvedPair;
-  c: PairCollection;
-  /** Monotonic time of the next sync. */
-  due: number;
-  failures: number;
-  /** {@link failureKey} of the last failure, while failing. */
-  lastFailure: string | undefined;
-  lastError: string | null;
-  offline: boolean;
-  lastRun: number | undefined;
-  /** Monotonic time of the first local change not synced yet. */
-  changedSince: number | undefined;
-  running: boolean;
-  /** Sides whose watcher is armed. */
-  watching: Set<"a" | "b">;
-}
-
-/** One reading of the config and caches. */
-interface Generation {
-  ctx: AppContext;
-  tasks: Map<string, Task>;
-  /** Pairs that cannot run in this generation, with why. */
-  broken: Map<string, unknown>;
-  /** Mtime of each pair's `.collections` file when read. */
-  stamps: Map<string, number>;
-  /** Aborted when the generation ends: its watchers stop. */
-  watchers: AbortController;
-}
-
-/** Task state carried from one generation to the next. */
-type Carried = Pick<
-  Task,
-  "due" | "failures" | "lastFailure" | "lastError" | "offline" | "lastRun" | "changedSince"
->;
-
-function cacheStamp(root: string, pair: string): number {
-  try {
-    return statSync(discoveryCachePath(root, pair)).mtimeMs;
-  } catch {
-    return 0;
-  }
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-function seconds(ms: number): string {
-  return ms >= 120_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`;
-}
 
 /** The daemon of one command run. */
 export class Daemon {
@@ -202,7 +144,7 @@ export class Daemon {
     } finally {
       signals?.off("SIGHUP", onHup);
       ctx.stop.signal.removeEventListener("abort", onStop);
-      if (this.#gen) await this.#dispose(this.#gen);
+      if (this.#gen) await disposeGeneration(this.#gen);
       this.#writeState(true);
       lock.release();
     }
@@ -239,7 +181,7 @@ export class Daemon {
       }
       if (timing.discoverMs > 0 && mono >= this.#nextDiscovery) {
         this.#nextDiscovery = mono + timing.discoverMs;
-        await this.#discover(this.#gen as Generation);
+        await discoverCollections(this.#gen as Generation, (g, text) => this.#notice(g, text));
       }
       const due = [...(this.#gen as Generation).tasks.values()].filter((t) => t.due <= this.#clock.mono());
       if (due.length > 0) {
@@ -289,7 +231,7 @@ export class Daemon {
     const carried = new Map<string, Carried>();
     for (const [k, t] of old.tasks) carried.set(k, t);
     let next: Generation;
-    const probe = this.#child();
+    const probe = childContext(this.#ctx);
     try {
       next = await this.#load(carried, probe);
     } catch (err) {
@@ -301,35 +243,13 @@ export class Daemon {
       for (const p of old.stamps.keys()) old.stamps.set(p, cacheStamp(this.#root, p));
       return;
     }
-    await this.#dispose(old);
+    await disposeGeneration(old);
     this.#gen = next;
     this.#nextDiscovery = this.#clock.mono();
   }
 
-  /** A context for one generation: the command's streams, no stdin (never a question), linked stop signals. */
-  #child(): AppContext {
-    const parent = this.#ctx;
-    const child = new AppContext(
-      { ...parent.io, stdin: Readable.from([]), signals: undefined },
-      parent.out,
-      parent.configOption,
-    );
-    const stop = () => child.stop.abort();
-    const halt = () => child.halt.abort();
-    if (parent.stop.signal.aborted) stop();
-    else parent.stop.signal.addEventListener("abort", stop, { once: true });
-    if (parent.halt.signal.aborted) halt();
-    else parent.halt.signal.addEventListener("abort", halt, { once: true });
-    // The listeners go with the child's storages.
-    child.halt.signal.addEventListener("abort", () => {
-      parent.stop.signal.removeEventListener("abort", stop);
-      parent.halt.signal.removeEventListener("abort", halt);
-    });
-    return child;
-  }
-
   async #load(carried: Map<string, Carried> | undefined, given?: AppContext): Promise<Generation> {
-    const ctx = given ?? this.#child();
+    const ctx = given ?? childContext(this.#ctx);
     const config = await ctx.config();
     const wanted = this.#options.pairs.length > 0 ? this.#options.pairs : [...config.pairs.keys()];
     const gen: Generation = {
@@ -401,12 +321,6 @@ export class Daemon {
     t.changedSince ??= now;
     if (!t.running) t.due = Math.min(t.due, debouncedDue(this.#options.timing, t.changedSince, now));
     this.#wake?.();
-  }
-
-  async #dispose(gen: Generation): Promise<void> {
-    gen.watchers.abort();
-    await gen.ctx.storages.closeAll();
-    gen.ctx.halt.abort();
   }
 
   /** Syncs the due collections: each pair locked without waiting, at most {@link SYNC_CONCURRENCY} at once. */
@@ -508,43 +422,6 @@ export class Daemon {
     return result.done > 0;
   }
 
-  /** Asks the storages that can discover for their collections; reports new and removed ones once. */
-  async #discover(gen: Generation): Promise<void> {
-    const byPair = new Map<string, Task[]>();
-    for (const t of gen.tasks.values()) byPair.set(t.pair, [...(byPair.get(t.pair) ?? []), t]);
-    for (const [pair, tasks] of byPair) {
-      const resolved = (tasks[0] as Task).resolved;
-      for (const side of ["a", "b"] as const) {
-        try {
-          const storage = await gen.ctx.storages.section(resolved[side]);
-          if (!storage.definition.capabilities.discover) continue;
-          const found = new Set<string>();
-          for await (const info of storage.hosted.discover()) found.add(info.id);
-          const cached = new Set(
-            tasks.map((t) => t.c[side].collection).filter((id): id is string => typeof id === "string"),
-          );
-          const fromSide = (resolved.pair.collections ?? []).includes(`from ${side}`);
-          for (const id of found) {
-            if (fromSide && !cached.has(id))
-              this.#notice(
-                gen,
-                `New collection "${id}" on storage ${storage.name}: run \`vdirsyncer discover ${pair}\` to sync it too.`,
-              );
-          }
-          for (const id of cached) {
-            if (!found.has(id))
-              this.#notice(
-                gen,
-                `Collection "${id}" of pair ${pair} is gone from storage ${storage.name}: run \`vdirsyncer discover ${pair}\` (the local copy stays until you remove it).`,
-              );
-          }
-        } catch (err) {
-          gen.ctx.out.debug(`${pair}: discovering ${side} failed: ${messageOf(err)}`);
-        }
-      }
-    }
-  }
-
   #notice(gen: Generation, text: string): void {
     if (this.#notices.has(text)) return;
     this.#notices.add(text);
@@ -555,17 +432,7 @@ export class Daemon {
     const gen = this.#gen;
     const mono = this.#clock.mono();
     const wall = this.#clock.wall();
-    const iso = (m: number) => new Date(wall + (m - mono)).toISOString();
-    const collections: Record<string, DaemonCollectionState> = {};
-    for (const t of gen?.tasks.values() ?? []) {
-      collections[t.key] = {
-        nextRun: stopped ? null : iso(t.due),
-        lastRun: t.lastRun === undefined ? null : new Date(t.lastRun).toISOString(),
-        failures: t.failures,
-        lastError: t.lastError,
-        offline: t.offline,
-      };
-    }
+    const collections = collectionStates(gen, stopped, mono, wall);
     const state: DaemonState = {
       format: DAEMON_STATE_FORMAT,
       pid: process.pid,
