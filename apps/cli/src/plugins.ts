@@ -15,11 +15,16 @@
  * A plugin's manifest is its package.json: `"vdirsyncer": { "apiVersion": 2, "storages": ["caldav"] }` and the
  * keyword `vdirsyncer-storage`. It is read without importing anything, for `vdirsyncer plugins`, for suggestions
  * after a typo, and to refuse a plugin made for another contract version before its code runs.
+ *
+ * The places live in `plugin-places.ts`, reading a package in `plugin-packages.ts`; this file maps types to
+ * packages and loads them.
  */
-import { readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { realpathSync } from "node:fs";
+import { pathToFileURL } from "node:url";
 import { API_VERSION, type PluginSource, type StorageDefinition, UserError } from "@vdirsyncer/core";
+import { closest } from "./did-you-mean.ts";
+import { definitionsOf, entryOf, type PluginPackage, packageIn, pluginsIn } from "./plugin-packages.ts";
+import type { Place, PlaceKind } from "./plugin-places.ts";
 
 /** Where the official storage types live. */
 const FIRST_PARTY: Record<string, string> = {
@@ -66,213 +71,6 @@ export function pluginRequest(type: string): PluginRequest {
   };
 }
 
-/** The kinds of places plugins are looked up in, in lookup order. */
-export type PlaceKind = "config" | "global" | "command";
-
-/** One `node_modules` folder plugins may live in. */
-export interface Place {
-  kind: PlaceKind;
-  /** The `node_modules` folder. */
-  dir: string;
-}
-
-/** What a package's package.json says about it. */
-export interface PluginPackage {
-  name: string;
-  version: string | undefined;
-  bugs: string | undefined;
-  /** The package folder. */
-  dir: string;
-  place: Place;
-  /** The `vdirsyncer` manifest field, when present. */
-  apiVersion: number | undefined;
-  storages: readonly string[] | undefined;
-  /** True when the package says it is a storage plugin (manifest or keyword). */
-  isPlugin: boolean;
-}
-
-interface RawManifest {
-  name?: unknown;
-  version?: unknown;
-  bugs?: unknown;
-  keywords?: unknown;
-  exports?: unknown;
-  main?: unknown;
-  vdirsyncer?: { apiVersion?: unknown; storages?: unknown };
-}
-
-function readJson(path: string): RawManifest | undefined {
-  try {
-    const value = JSON.parse(readFileSync(path, "utf8")) as unknown;
-    return value !== null && typeof value === "object" ? (value as RawManifest) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function describePackage(dir: string, place: Place, m: RawManifest): PluginPackage {
-  const bugs =
-    typeof m.bugs === "string"
-      ? m.bugs
-      : m.bugs !== null && typeof m.bugs === "object" && typeof (m.bugs as { url?: unknown }).url === "string"
-        ? (m.bugs as { url: string }).url
-        : undefined;
-  const field = m.vdirsyncer !== null && typeof m.vdirsyncer === "object" ? m.vdirsyncer : undefined;
-  const storages = Array.isArray(field?.storages)
-    ? field.storages.filter((s): s is string => typeof s === "string")
-    : undefined;
-  const keywords = Array.isArray(m.keywords) ? m.keywords : [];
-  return {
-    name: typeof m.name === "string" ? m.name : dir,
-    version: typeof m.version === "string" ? m.version : undefined,
-    bugs,
-    dir,
-    place,
-    apiVersion: typeof field?.apiVersion === "number" ? field.apiVersion : undefined,
-    storages,
-    isPlugin: field !== undefined || keywords.includes("vdirsyncer-storage"),
-  };
-}
-
-/** The package `name` in `place`, if installed there. */
-function packageIn(place: Place, name: string): PluginPackage | undefined {
-  const dir = join(place.dir, name);
-  const manifest = readJson(join(dir, "package.json"));
-  return manifest === undefined ? undefined : describePackage(dir, place, manifest);
-}
-
-/** Every package in `place` that says it is a storage plugin, in name order. */
-function pluginsIn(place: Place): PluginPackage[] {
-  const out: PluginPackage[] = [];
-  const names: string[] = [];
-  const list = (dir: string): string[] => {
-    try {
-      return readdirSync(dir).sort();
-    } catch {
-      return [];
-    }
-  };
-  for (const entry of list(place.dir)) {
-    if (entry.startsWith(".")) continue;
-    if (entry.startsWith("@")) for (const sub of list(join(place.dir, entry))) names.push(`${entry}/${sub}`);
-    else names.push(entry);
-  }
-  for (const name of names) {
-    const found = packageIn(place, name);
-    if (found?.isPlugin) out.push(found);
-  }
-  return out;
-}
-
-/** Picks the ESM entry of a package's `exports` for Node's `import` (conditions `node`, `import`, `default`). */
-function exportTarget(value: unknown): string | undefined {
-  if (typeof value === "string") return value;
-  if (Array.isArray(value)) {
-    for (const v of value) {
-      const t = exportTarget(v);
-      if (t !== undefined) return t;
-    }
-    return undefined;
-  }
-  if (value !== null && typeof value === "object") {
-    for (const [key, v] of Object.entries(value)) {
-      if (key === "node" || key === "import" || key === "default") {
-        const t = exportTarget(v);
-        if (t !== undefined) return t;
-      }
-    }
-  }
-  return undefined;
-}
-
-function entryOf(dir: string): string {
-  const manifest = readJson(join(dir, "package.json")) ?? {};
-  let target: string | undefined;
-  if (manifest.exports !== undefined) {
-    const exp = manifest.exports;
-    const root =
-      typeof exp === "object" && exp !== null && !Array.isArray(exp) && "." in exp
-        ? (exp as Record<string, unknown>)["."]
-        : exp;
-    target = exportTarget(root);
-  }
-  target ??= typeof manifest.main === "string" ? manifest.main : "index.js";
-  return join(dir, target);
-}
-
-function isDefinition(value: unknown): value is StorageDefinition {
-  return (
-    value !== null &&
-    typeof value === "object" &&
-    typeof (value as StorageDefinition).type === "string" &&
-    typeof (value as StorageDefinition).create === "function"
-  );
-}
-
-/** Every storage definition a plugin module exports: its default (one or an array) and its named exports. */
-function definitionsOf(mod: Record<string, unknown>): StorageDefinition[] {
-  const found: StorageDefinition[] = [];
-  const add = (v: unknown) => {
-    if (Array.isArray(v)) for (const x of v) add(x);
-    else if (isDefinition(v) && !found.includes(v)) found.push(v);
-  };
-  add(mod.default);
-  for (const [k, v] of Object.entries(mod)) if (k !== "default") add(v);
-  return found;
-}
-
-/** The `node_modules` folders from `dir` up to the root, as Node walks them. */
-function ancestorsModules(dir: string): string[] {
-  const out: string[] = [];
-  for (let d = dir; ; d = dirname(d)) {
-    if (!d.endsWith(`${"/"}node_modules`)) out.push(join(d, "node_modules"));
-    if (dirname(d) === d) return out;
-  }
-}
-
-function isDir(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-/** The folder of this module, as Node resolves packages from it (its real path). */
-function commandDir(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  try {
-    return realpathSync(here);
-  } catch {
-    return here;
-  }
-}
-
-/** npm's global `node_modules`: `$npm_config_prefix/lib/node_modules`, or the one next to this Node. */
-export function globalModules(env: Record<string, string | undefined>): string {
-  const prefix = env.npm_config_prefix ?? env.NPM_CONFIG_PREFIX ?? dirname(dirname(process.execPath));
-  return process.platform === "win32" ? join(prefix, "node_modules") : join(prefix, "lib", "node_modules");
-}
-
-/** The places plugins are looked up in, in order. */
-export function lookupPlaces(options: {
-  configDir: string | undefined;
-  env: Record<string, string | undefined>;
-  commandDir?: string;
-}): Place[] {
-  const places: Place[] = [];
-  const seen = new Set<string>();
-  const add = (kind: PlaceKind, dir: string) => {
-    if (seen.has(dir)) return;
-    seen.add(dir);
-    places.push({ kind, dir });
-  };
-  if (options.configDir !== undefined) add("config", join(options.configDir, "node_modules"));
-  add("global", globalModules(options.env));
-  for (const dir of ancestorsModules(options.commandDir ?? commandDir())) if (isDir(dir)) add("command", dir);
-  return places;
-}
-
 /** Where a `type` was written, for messages. */
 export interface TypeOrigin {
   /** `storage bar`. */
@@ -296,35 +94,6 @@ export interface InstalledStorage {
   apiVersion: number | undefined;
   place: PlaceKind;
   path: string;
-}
-
-/** Levenshtein distance, for "did you mean". */
-export function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      row.push(Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + cost));
-    }
-    prev = row;
-  }
-  return prev[b.length] as number;
-}
-
-/** The known name closest to `typed`, when it is close enough to be a typo. */
-export function closest(typed: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Number.POSITIVE_INFINITY;
-  for (const name of known) {
-    const d = editDistance(typed.toLowerCase(), name.toLowerCase());
-    if (d < bestDistance) {
-      best = name;
-      bestDistance = d;
-    }
-  }
-  const limit = Math.max(1, Math.min(3, Math.floor(typed.length / 3)));
-  return best !== undefined && bestDistance <= limit ? best : undefined;
 }
 
 function where(origin: TypeOrigin | undefined): string {

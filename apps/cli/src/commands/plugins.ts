@@ -6,7 +6,8 @@ import { dirname } from "node:path";
 import { API_VERSION } from "@vdirsyncer/core";
 import type { ArgumentsCamelCase, Argv, CommandModule } from "yargs";
 import type { AppContext } from "../context.ts";
-import { type InstalledStorage, lookupPlaces, type Place, PluginResolver } from "../plugins.ts";
+import { lookupPlaces, type Place } from "../plugin-places.ts";
+import { type InstalledStorage, PluginResolver } from "../plugins.ts";
 
 const PLACE_NAMES = {
   config: "next to the config file",
