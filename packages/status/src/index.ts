@@ -11,10 +11,12 @@ export {
   statusName,
 } from "./files.ts";
 export * from "./journal.ts";
+export * from "./journal-format.ts";
 export * from "./legacy-status.ts";
 export * from "./lock.ts";
 export * from "./meta-status.ts";
 export * from "./open-status.ts";
+export * from "./run-recorder.ts";
 export { SCHEMA_VERSION } from "./sqlite-db.ts";
 export * from "./sqlite-status.ts";
 export * from "./trash.ts";

@@ -9,15 +9,9 @@ import {
 } from "@vdirsyncer/core/engine";
 import { createMemoryStorage } from "@vdirsyncer/core/memory";
 import { describe, expect, it } from "vitest";
-import {
-  applyRetention,
-  JOURNAL_KEEP_RUNS,
-  type JournalRun,
-  lastChange,
-  newRunId,
-  RunRecorder,
-  readRuns,
-} from "../src/journal.ts";
+import { applyRetention, lastChange, readRuns } from "../src/journal.ts";
+import { JOURNAL_KEEP_RUNS, type JournalRun, newRunId } from "../src/journal-format.ts";
+import { RunRecorder } from "../src/run-recorder.ts";
 import { createDiskTrash, itemName, listTrash } from "../src/trash.ts";
 import { tempDir } from "./helpers.ts";
 

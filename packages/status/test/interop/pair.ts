@@ -22,9 +22,9 @@ import {
 import filesystem from "@vdirsyncer/storage-filesystem";
 import singlefile from "@vdirsyncer/storage-singlefile";
 import { discoveryCacheKey, readDiscoveryCache } from "../../src/discovery-cache.ts";
-import { RunRecorder } from "../../src/journal.ts";
 import { lockPair } from "../../src/lock.ts";
 import { openCollectionStatus } from "../../src/open-status.ts";
+import { RunRecorder } from "../../src/run-recorder.ts";
 import { createDiskTrash } from "../../src/trash.ts";
 
 /** A `[storage NAME]` section as written in the config file (values before any expansion). */
