@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { lockPair } from "@vdirsyncer/status";
 import { describe, expect, test } from "vitest";
-import { PAIR_LOCK } from "../src/commands/sync.ts";
+import { PAIR_LOCK } from "../src/pair-locks.ts";
 import { event, general, type World, world } from "./helpers.ts";
 
 function fsPair(w: World, pair: string): void {

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { lockPair, type PairLock } from "@vdirsyncer/status";
 import { afterEach, describe, expect, test } from "vitest";
-import { PAIR_LOCK } from "../src/commands/sync.ts";
+import { PAIR_LOCK } from "../src/pair-locks.ts";
 import { event, general, type World, world } from "./helpers.ts";
 
 /** A pair `foobar` of two filesystem storages with collection `c`, discovered, item `one` on foo. */

@@ -6,7 +6,7 @@ import { pythonJsonDumps } from "@vdirsyncer/status";
 import type { ArgumentsCamelCase, Argv, CommandModule } from "yargs";
 import { discoverPair, statusPath } from "../collections.ts";
 import type { AppContext } from "../context.ts";
-import { takePairLock } from "./sync.ts";
+import { takePairLock } from "../pair-locks.ts";
 
 /** Runs `discover`; returns the exit code. */
 export async function runDiscover(ctx: AppContext, pairs: readonly string[], list: boolean): Promise<number> {

@@ -8,9 +8,9 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from "yargs";
 import { statusPath } from "../collections.ts";
 import type { AppContext } from "../context.ts";
 import { reportError } from "../errors.ts";
+import { takePairLock } from "../pair-locks.ts";
 import { openCollection } from "../storages.ts";
 import { selectTargets, statusNameOf } from "../targets.ts";
-import { takePairLock } from "./sync.ts";
 
 /** Runs `metasync`; returns the exit code. */
 export async function runMetasync(ctx: AppContext, args: readonly string[]): Promise<number> {

@@ -9,9 +9,9 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from "yargs";
 import { statusPath } from "../collections.ts";
 import type { AppContext } from "../context.ts";
 import { AbortedError } from "../errors.ts";
+import { takePairLocks } from "../pair-locks.ts";
 import { confirm } from "../prompt.ts";
 import { openCollection, type StorageArgs } from "../storages.ts";
-import { takePairLocks } from "./sync.ts";
 
 /** Runs `repair`; returns the exit code. */
 export async function runRepair(ctx: AppContext, target: string, repairUnsafeUid: boolean): Promise<number> {
