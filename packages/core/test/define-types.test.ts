@@ -12,7 +12,9 @@ const none: Capabilities = {
   batchGet: false,
   watch: false,
 };
-const options = { "~standard": { version: 1 as const, vendor: "t", validate: (v: unknown) => ({ value: v }) } };
+const options = {
+  "~standard": { version: 1 as const, vendor: "t", validate: (v: unknown) => ({ value: v }) },
+};
 const writable = {
   list: async function* (): AsyncGenerator<ItemRef> {},
   get: async () => {

@@ -6,8 +6,8 @@ import {
   defineStorage,
   type HostedCollection,
   hostStorage,
-  isVdirsyncerError,
   Item,
+  isVdirsyncerError,
   MemoryStorage,
   NotFoundError,
   type PluginError,
@@ -209,7 +209,11 @@ describe("hostStorage: errors name their source", () => {
 describe("hostStorage: stats and close", () => {
   it("counts items read, written and deleted per collection", async () => {
     const counts: Partial<Record<StatCounter, number>> = {};
-    const stats = { add: (c: StatCounter, n = 1) => void (counts[c] = (counts[c] ?? 0) + n) };
+    const stats = {
+      add: (c: StatCounter, n = 1) => {
+        counts[c] = (counts[c] ?? 0) + n;
+      },
+    };
     const hosted = hostStorage(defineMemoryStorage(), new MemoryStorage(), { instance: "s" });
     const col = (await hosted.open(null, { stats })) as WritableCollection;
     const a = await col.upload(event("a"));

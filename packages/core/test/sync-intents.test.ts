@@ -38,7 +38,11 @@ function killedAfterWrite(target: WritableCollection, answered: number): Writabl
 }
 
 /** Starts a sync and abandons it once it stalls: what a SIGKILL leaves of the status. */
-async function syncAndKill(a: WritableCollection, b: WritableCollection, status: MemoryStatus): Promise<void> {
+async function syncAndKill(
+  a: WritableCollection,
+  b: WritableCollection,
+  status: MemoryStatus,
+): Promise<void> {
   void sync(a, b, status, { concurrency: 1 });
   await new Promise((r) => setTimeout(r, 20));
 }

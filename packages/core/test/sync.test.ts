@@ -698,7 +698,12 @@ describe("sync: beyond vdirsyncer", () => {
   });
 
   describe.each([
-    { declared: undefined, engine: 4, peak: 1, how: "a collection that is not hosted gets one call at a time" },
+    {
+      declared: undefined,
+      engine: 4,
+      peak: 1,
+      how: "a collection that is not hosted gets one call at a time",
+    },
     { declared: 8, engine: 4, peak: 4, how: "a hosted storage declaring 8 runs the engine's 4 at once" },
     { declared: 2, engine: 4, peak: 2, how: "a hosted storage declaring 2 never gets more than 2" },
   ])("concurrency: $how", ({ declared, engine, peak: expected }) => {
