@@ -55,10 +55,12 @@ export function describeStorage<O, C extends Capabilities>(
   });
 }
 
-/** The last test: every knownFailures key must name a test, so typos and stale entries do not linger. */
+/** The last test: every knownFailures and timeouts key must name a test, so typos and stale entries do not linger. */
 function finish<O>(suite: Suite<O>): void {
   suite.test("knownFailures names only tests of this suite", async () => {
     const stale = Object.keys(suite.config.knownFailures ?? {}).filter((k) => !suite.usedKnown.has(k));
     expect(stale, "knownFailures entries that match no test").toEqual([]);
+    const staleTimeouts = Object.keys(suite.config.timeouts ?? {}).filter((k) => !suite.usedTimeouts.has(k));
+    expect(staleTimeouts, "timeouts entries that match no test").toEqual([]);
   });
 }

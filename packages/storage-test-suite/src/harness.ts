@@ -39,6 +39,12 @@ export interface DescribeStorageOptions<O> {
    * run, as expected failures: when one starts passing, the run fails until it is removed from this list.
    */
   knownFailures?: Readonly<Record<string, string>>;
+  /**
+   * Longer timeouts (ms) for tests a slow backend needs them for, by test name (or `"<group> > <test name>"`), as
+   * for `knownFailures`; e.g. a server that takes a new process per request in the parallel writes group. Every
+   * other test keeps vitest's `testTimeout`. An entry that names no test fails the run.
+   */
+  timeouts?: Readonly<Record<string, number>>;
   /** The item types to test. @default VEVENT and VTODO for calendars, VCARD for address books */
   kinds?: readonly ItemType[];
   /** The name of the top-level `describe` block. @default the definition's `type` */
@@ -127,6 +133,8 @@ export interface Suite<O> {
   reopen(fx: Fixture<O>): Promise<HostedCollection>;
   /** Every `knownFailures` key that matched a test so far. */
   readonly usedKnown: ReadonlySet<string>;
+  /** Every `timeouts` key that matched a test so far. */
+  readonly usedTimeouts: ReadonlySet<string>;
 }
 
 /** A random collection id that is safe in file names and URLs. */
@@ -142,6 +150,8 @@ export function createSuite<O>(
   const types = [...(config.kinds ?? itemTypesFor(definition.itemKinds))];
   const known = config.knownFailures ?? {};
   const usedKnown = new Set<string>();
+  const timeouts = config.timeouts ?? {};
+  const usedTimeouts = new Set<string>();
   const groupPath: string[] = [];
   const instanceName = config.name ?? definition.type;
 
@@ -183,14 +193,18 @@ export function createSuite<O>(
     persistent: config.persistent ?? true,
     concurrency: caps.concurrency ?? 1,
     usedKnown,
+    usedTimeouts,
     test(title, fn) {
       const full = [...groupPath, title].join(" > ");
       const key = title in known ? title : full in known ? full : undefined;
+      const timeoutKey = title in timeouts ? title : full in timeouts ? full : undefined;
+      if (timeoutKey !== undefined) usedTimeouts.add(timeoutKey);
+      const timeout = timeoutKey === undefined ? undefined : timeouts[timeoutKey];
       if (key !== undefined) {
         usedKnown.add(key);
-        it.fails(`${title} [known failure: ${known[key]}]`, fn);
+        it.fails(`${title} [known failure: ${known[key]}]`, fn, timeout);
       } else {
-        it(title, fn);
+        it(title, fn, timeout);
       }
     },
     group(title, fn) {
