@@ -170,8 +170,18 @@ export async function createDavCollection(
 ): Promise<CollectionInfo> {
   const http = httpSession(session);
   const name = id ?? collectionName(http.url);
-  for await (const found of discoverCollections(session, kind)) {
-    if (found.id === name) return found;
+  try {
+    for await (const found of discoverCollections(session, kind)) {
+      if (found.id === name) return found;
+    }
+  } catch (error) {
+    // For null the configured URL itself is created, and while it is missing discovery may find no home set
+    // from it (Xandikos 0.2.8: "Couldn't find home-set" below a missing path): create it there all the same.
+    // Refused credentials and a server that did not answer still end here, as they would below.
+    if (id !== null || !worthTryingElsewhere(error)) throw error;
+    http.log.debug(
+      `Discovery from ${redactUrl(http.url)} failed before creating it: ${(error as Error).message}`,
+    );
   }
   const url = id === null ? http.url : `${pyUrljoin(await findHome(session, kind), pyQuote(id, "/@"))}/`;
   const [ns, type] = kindNs(kind);

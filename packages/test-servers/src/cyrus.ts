@@ -135,6 +135,8 @@ function imapdConf(dir: string): string {
 }
 
 // master does not pass its -C on: every command names the config itself, or it would use /etc/imapd.conf.
+// httpd's maxchild caps open connections, kept-alive ones included: at 16, a client pool of 15-16 connections (a DAV
+// storage keeps up to 16) made the next connection wait in the backlog until one closed (a PUT hung for 60 s).
 function cyrusConf(dir: string, port: number): string {
   const c = `-C ${dir}/imapd.conf`;
   return `START {
@@ -142,7 +144,7 @@ function cyrusConf(dir: string, port: number): string {
 }
 SERVICES {
   imap cmd="${BIN}/imapd ${c}" listen="${dir}/run/socket/imap" prefork=0 maxchild=4
-  http cmd="${BIN}/httpd ${c}" listen="127.0.0.1:${port}" prefork=1 maxchild=16
+  http cmd="${BIN}/httpd ${c}" listen="127.0.0.1:${port}" prefork=1 maxchild=100
 }
 EVENTS {
   checkpoint cmd="${BIN}/ctl_cyrusdb ${c} -c" period=30
