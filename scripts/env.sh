@@ -1,5 +1,5 @@
 # Source this file: puts the project's own Node 24 and pnpm first on PATH, installing them once.
-# Shared by the README's commands and .ci/run (see ../shared/design/toolchain.md for the why of each line).
+# Shared by the README's commands and .ci/run (CONTRIBUTING.md lists the traps behind each line).
 VTS_NODE_VERSION=24.21.0
 VTS_PNPM_VERSION=10.34.9
 VTS_CACHE="${VDIRSYNCER_TS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vdirsyncer-ts}"
