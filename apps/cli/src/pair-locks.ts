@@ -5,6 +5,7 @@
 import { isVdirsyncerError } from "@vdirsyncer/core/engine";
 import { type LockHolder, lockHolder, lockPair, type PairLock, STATUS_LOCKED } from "@vdirsyncer/status";
 import type { AppContext } from "./context.ts";
+import { DAEMON_LOCK_NAME } from "./daemon/state.ts";
 
 /** How long a command waits for a pair lock that another of our syncs (or the daemon) holds. */
 export const PAIR_LOCK = { waitMs: 60_000 };
@@ -30,14 +31,11 @@ export async function takePairLocks(
   return locks;
 }
 
-/** The daemon's lock name in the status folder (one daemon per folder). */
-const DAEMON_LOCK = ".daemon";
-
 /** Who holds the pair when `err` says the pair is locked by our own running daemon; else undefined. */
 export function heldByDaemon(root: string, err: unknown): LockHolder | undefined {
   if (!isVdirsyncerError(err, STATUS_LOCKED)) return undefined;
   const holder = (err as { holder?: LockHolder }).holder;
-  const daemon = lockHolder(root, DAEMON_LOCK);
+  const daemon = lockHolder(root, DAEMON_LOCK_NAME);
   if (holder === undefined || daemon === undefined) return undefined;
   return holder.pid === daemon.pid && holder.hostname === daemon.hostname ? holder : undefined;
 }

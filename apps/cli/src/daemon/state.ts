@@ -12,7 +12,7 @@ import { lockPair, type PairLock, STATUS_FILE_MODE, STATUS_LOCKED } from "@vdirs
 export const DAEMON_STATE_FORMAT = 1;
 
 /** The lock name: a dot makes it impossible as a pair name (vdirsyncer allows letters, digits and `_`). */
-const LOCK_NAME = ".daemon";
+export const DAEMON_LOCK_NAME = ".daemon";
 
 /** One collection as the daemon sees it. */
 export interface DaemonCollectionState {
@@ -93,12 +93,12 @@ export function daemonRunning(state: DaemonState | undefined): boolean {
  */
 export async function lockDaemon(statusPath: string): Promise<PairLock> {
   try {
-    return await lockPair(statusPath, LOCK_NAME, { waitMs: 0 });
+    return await lockPair(statusPath, DAEMON_LOCK_NAME, { waitMs: 0 });
   } catch (err) {
     if (!isVdirsyncerError(err, STATUS_LOCKED)) throw err;
     let holder = "another process";
     try {
-      const info = JSON.parse(readFileSync(join(statusPath, `${LOCK_NAME}.lock`), "utf8")) as {
+      const info = JSON.parse(readFileSync(join(statusPath, `${DAEMON_LOCK_NAME}.lock`), "utf8")) as {
         pid?: number;
       };
       if (typeof info.pid === "number") holder = `process ${info.pid}`;
