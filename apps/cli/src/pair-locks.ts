@@ -15,15 +15,19 @@ export function takePairLock(ctx: AppContext, root: string, pair: string): Promi
   return lockPair(root, pair, { log: ctx.out, waitMs: PAIR_LOCK.waitMs });
 }
 
-/** Takes the locks of `pairs` in name order (so two commands never wait for each other); all or none. */
+/**
+ * Takes the locks of `pairs` in name order (so two commands never wait for each other); all or none. `take` takes
+ * one lock. @default {@link takePairLock}
+ */
 export async function takePairLocks(
   ctx: AppContext,
   root: string,
   pairs: Iterable<string>,
+  take: (pair: string) => Promise<PairLock> = (pair) => takePairLock(ctx, root, pair),
 ): Promise<PairLock[]> {
   const locks: PairLock[] = [];
   try {
-    for (const p of [...new Set(pairs)].sort()) locks.push(await takePairLock(ctx, root, p));
+    for (const p of [...new Set(pairs)].sort()) locks.push(await take(p));
   } catch (err) {
     for (const l of locks) l.release();
     throw err;

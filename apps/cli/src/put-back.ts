@@ -24,6 +24,7 @@ import {
 import { cachedCollections, resolvePair } from "./collections.ts";
 import type { AppContext } from "./context.ts";
 import { reportError } from "./errors.ts";
+import { takePairLocks } from "./pair-locks.ts";
 import { confirm } from "./prompt.ts";
 import { type OpenedCollection, openCollection } from "./storages.ts";
 import { statusNameOf } from "./targets.ts";
@@ -257,14 +258,7 @@ export async function applyPutBack(
   return failed;
 }
 
-/** Takes the locks of `pairs` (sorted, so two commands never wait on each other crosswise). */
-export async function lockPairs(ctx: AppContext, root: string, pairs: Iterable<string>): Promise<PairLock[]> {
-  const locks: PairLock[] = [];
-  try {
-    for (const p of [...new Set(pairs)].sort()) locks.push(await lockPair(root, p, { log: ctx.out }));
-  } catch (err) {
-    for (const l of locks) l.release();
-    throw err;
-  }
-  return locks;
+/** Takes the locks of `pairs` (sorted, all or none) with lockPair's own short wait, not a sync's long one. */
+export function lockPairs(ctx: AppContext, root: string, pairs: Iterable<string>): Promise<PairLock[]> {
+  return takePairLocks(ctx, root, pairs, (pair) => lockPair(root, pair, { log: ctx.out }));
 }
